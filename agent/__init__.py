@@ -1,0 +1,1 @@
+"""The Compass agent: LangGraph conversation graph, REST service and `compass` CLI."""

@@ -1,0 +1,1 @@
+"""The Compass REST service (FastAPI)."""

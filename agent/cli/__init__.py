@@ -1,0 +1,18 @@
+"""The `compass` command line: one Typer app with a sub-app per area."""
+
+from __future__ import annotations
+
+import typer
+
+from agent.cli import db_commands, kb_commands
+from agent.cli.serve_command import serve
+
+app = typer.Typer(
+    name="compass",
+    help="Compass: from 'we need a chatbot for 1000 users' to a costed, SLO-meeting LLM endpoint.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db_commands.app, name="db")
+app.add_typer(kb_commands.app, name="kb")
+app.command("serve")(serve)

@@ -1,0 +1,16 @@
+"""Service settings for `compass serve` and `make run`."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """HTTP service settings (env prefix `COMPASS_`)."""
+
+    model_config = SettingsConfigDict(env_prefix="COMPASS_", extra="ignore")
+
+    host: str = Field(default="127.0.0.1", description="Interface the service listens on")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the service listens on")
+    stale_price_days: int = Field(default=180, ge=1, description="Prices older than this are reported as stale")

@@ -1,0 +1,1 @@
+"""Knowledge base: the catalogs, prices, SLO templates and benchmarks every recommendation is grounded in."""

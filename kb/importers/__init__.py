@@ -1,0 +1,1 @@
+"""Importers that turn benchmark reports from external tools into knowledge-base benchmark records."""

@@ -1,0 +1,224 @@
+"""Benchmark repository: exact-match lookup, SLO-bounded search, filtered pages and precedence-aware upserts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, cast
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Row, Table, and_, delete, func, select, tuple_
+from sqlalchemy.orm import Session
+
+from kb.domain import BenchmarkKey, BenchmarkRecord, BenchmarkSource, LatencyStats, SLOTargets
+from kb.orm import BenchmarkRow
+
+Percentile = Literal["mean", "p90", "p95", "p99"]
+REAL_SOURCES = (BenchmarkSource.MEASURED.value, BenchmarkSource.IMPORTED.value)
+_STATS = ("ttft", "itl", "e2e", "tps")
+_TABLE = cast(Table, BenchmarkRow.__table__)
+_KEY_COLUMNS = (
+    _TABLE.c.model_hf_repo,
+    _TABLE.c.hardware,
+    _TABLE.c.hardware_count,
+    _TABLE.c.prompt_tokens,
+    _TABLE.c.output_tokens,
+)
+
+
+def record_to_values(record: BenchmarkRecord) -> dict[str, Any]:
+    """Flatten a record into benchmark-table column values."""
+    values: dict[str, Any] = record.model_dump(exclude={"ttft_ms", "itl_ms", "e2e_ms", "tps"})
+    values["load_kind"] = record.load_kind.value
+    values["source"] = record.source.value
+    for name, stats in (("ttft", record.ttft_ms), ("itl", record.itl_ms), ("e2e", record.e2e_ms), ("tps", record.tps)):
+        for pct in ("mean", "p90", "p95", "p99"):
+            values[f"{name}_{pct}"] = getattr(stats, pct) if stats is not None else None
+    return values
+
+
+def values_to_record(values: Any) -> BenchmarkRecord:
+    """Build a record from a table row (ORM row, Core row or mapping)."""
+    data = dict(values._mapping) if isinstance(values, Row) else dict(values)
+    stats: dict[str, LatencyStats | None] = {}
+    for name in _STATS:
+        parts = {pct: data.pop(f"{name}_{pct}") for pct in ("mean", "p90", "p95", "p99")}
+        stats[name] = None if parts["mean"] is None else LatencyStats(**parts)
+    data.pop("id", None)
+    data.pop("updated_at", None)
+    return BenchmarkRecord(**data, ttft_ms=stats["ttft"], itl_ms=stats["itl"], e2e_ms=stats["e2e"], tps=stats["tps"])
+
+
+def _key_filter(key: BenchmarkKey) -> Any:
+    return and_(
+        _TABLE.c.model_hf_repo == key.model_hf_repo,
+        _TABLE.c.hardware == key.hardware,
+        _TABLE.c.hardware_count == key.hardware_count,
+        _TABLE.c.prompt_tokens == key.prompt_tokens,
+        _TABLE.c.output_tokens == key.output_tokens,
+    )
+
+
+def prefer_real(records: Iterable[BenchmarkRecord]) -> list[BenchmarkRecord]:
+    """Drop estimated rows for any exact-match key that also has measured or imported rows."""
+    records = list(records)
+    real_keys = {r.key for r in records if r.source is not BenchmarkSource.ESTIMATED}
+    return [r for r in records if r.source is not BenchmarkSource.ESTIMATED or r.key not in real_keys]
+
+
+def find_exact(session: Session, key: BenchmarkKey) -> list[BenchmarkRecord]:
+    """All load points for an exact (model, hardware, count, prompt, output) match, real rows winning.
+
+    Ordered by request rate, lowest load first. Empty when nothing matches: callers must not fuzzy-match.
+    """
+    rows = session.execute(select(_TABLE).where(_key_filter(key)).order_by(_TABLE.c.requests_per_second)).all()
+    return prefer_real(values_to_record(row) for row in rows)
+
+
+def find_within_slo(
+    session: Session,
+    *,
+    prompt_tokens: int,
+    output_tokens: int,
+    slo: SLOTargets,
+    percentile: Percentile = "p95",
+    models: Sequence[str] | None = None,
+    hardware: Sequence[str] | None = None,
+) -> list[BenchmarkRecord]:
+    """Rows for a traffic profile whose TTFT, ITL and E2E at `percentile` all meet the targets."""
+    c = _TABLE.c
+    query = select(_TABLE).where(
+        c.prompt_tokens == prompt_tokens,
+        c.output_tokens == output_tokens,
+        c[f"ttft_{percentile}"] <= slo.ttft_p95_ms,
+        c[f"itl_{percentile}"] <= slo.itl_p95_ms,
+        c[f"e2e_{percentile}"] <= slo.e2e_p95_ms,
+    )
+    if models:
+        query = query.where(c.model_hf_repo.in_(models))
+    if hardware:
+        query = query.where(c.hardware.in_(hardware))
+    rows = session.execute(query.order_by(c.requests_per_second.desc())).all()
+    return prefer_real(values_to_record(row) for row in rows)
+
+
+class BenchmarkFilter(BaseModel):
+    """Filters for browsing benchmarks; every field optional."""
+
+    model: str | None = None
+    hardware: str | None = None
+    hardware_count: int | None = Field(default=None, ge=1)
+    prompt_tokens: int | None = Field(default=None, ge=1)
+    output_tokens: int | None = Field(default=None, ge=1)
+    source: BenchmarkSource | None = None
+    max_ttft_p95_ms: float | None = Field(default=None, gt=0)
+    max_itl_p95_ms: float | None = Field(default=None, gt=0)
+
+
+class BenchmarkPage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[BenchmarkRecord]
+
+
+def search(session: Session, filters: BenchmarkFilter, *, offset: int = 0, limit: int = 50) -> BenchmarkPage:
+    """A stable page of benchmarks matching the filters."""
+    c = _TABLE.c
+    conditions: list[Any] = []
+    for attr, column in (
+        ("model", c.model_hf_repo),
+        ("hardware", c.hardware),
+        ("hardware_count", c.hardware_count),
+        ("prompt_tokens", c.prompt_tokens),
+        ("output_tokens", c.output_tokens),
+    ):
+        if (value := getattr(filters, attr)) is not None:
+            conditions.append(column == value)
+    if filters.source is not None:
+        conditions.append(c.source == filters.source.value)
+    if filters.max_ttft_p95_ms is not None:
+        conditions.append(c.ttft_p95 <= filters.max_ttft_p95_ms)
+    if filters.max_itl_p95_ms is not None:
+        conditions.append(c.itl_p95 <= filters.max_itl_p95_ms)
+    total = session.execute(select(func.count()).select_from(_TABLE).where(*conditions)).scalar_one()
+    rows = session.execute(
+        select(_TABLE).where(*conditions).order_by(*_KEY_COLUMNS, c.load_kind, c.load_value).offset(offset).limit(limit)
+    ).all()
+    return BenchmarkPage(total=total, offset=offset, limit=limit, items=[values_to_record(r) for r in rows])
+
+
+@dataclass
+class UpsertCounts:
+    """What an upsert did, row by row."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    kept_real: int = 0
+    keys: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = f"{self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged"
+        if self.kept_real:
+            text += f", {self.kept_real} kept (measured rows are never overwritten by estimates)"
+        return text
+
+
+_FULL_KEY = ("model_hf_repo", "hardware", "hardware_count", "prompt_tokens", "output_tokens", "load_kind", "load_value")
+_COMPARED = tuple(col.key for col in _TABLE.columns if col.key not in {"id", "updated_at", "provenance_date"})
+
+
+def upsert(session: Session, records: Sequence[BenchmarkRecord], *, batch_size: int = 500) -> UpsertCounts:
+    """Insert or update rows by their full key (exact key + load point).
+
+    Real rows (measured/imported) replace estimated ones; an estimate never replaces a real row.
+    Runs inside the caller's transaction, so a failure leaves nothing half-written.
+    """
+    counts = UpsertCounts()
+    for start in range(0, len(records), batch_size):
+        batch = [record_to_values(r) for r in records[start : start + batch_size]]
+        keys = [tuple(v[k] for k in _FULL_KEY) for v in batch]
+        existing = {
+            tuple(getattr(row, k) for k in _FULL_KEY): row
+            for row in session.scalars(select(BenchmarkRow).where(tuple_(*(_TABLE.c[k] for k in _FULL_KEY)).in_(keys)))
+        }
+        pending: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for key, values in zip(keys, batch, strict=True):
+            if key in pending:  # the same key twice in one call: the later row wins
+                pending[key].update(values)
+                continue
+            current = existing.get(key)
+            if current is None:
+                pending[key] = values
+            elif current.source in REAL_SOURCES and values["source"] == BenchmarkSource.ESTIMATED.value:
+                counts.kept_real += 1
+            elif all(_same(getattr(current, k), values[k]) for k in _COMPARED):
+                counts.unchanged += 1
+            else:
+                for k, v in values.items():
+                    setattr(current, k, v)
+                counts.updated += 1
+        if pending:
+            session.execute(_TABLE.insert(), list(pending.values()))
+            counts.inserted += len(pending)
+        counts.keys.extend(keys)
+    session.flush()
+    return counts
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return a is not None and b is not None and abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(b)))
+    return bool(a == b)
+
+
+def delete_estimated(session: Session) -> int:
+    """Remove every estimated row (before regenerating them)."""
+    result = session.execute(delete(_TABLE).where(_TABLE.c.source == BenchmarkSource.ESTIMATED.value))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def count_by_source(session: Session) -> dict[str, int]:
+    rows = session.execute(select(_TABLE.c.source, func.count()).group_by(_TABLE.c.source)).all()
+    return {str(source): int(n) for source, n in rows}

@@ -1,0 +1,93 @@
+"""Knowledge-base use cases that span repositories: readiness on start-up and report imports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+
+from kb.db import Database
+from kb.errors import ValidationFailedError
+from kb.importers.guidellm import load_guidellm_report
+from kb.orm import ModelRow
+from kb.repositories import benchmarks as bench_repo
+from kb.repositories.catalog import get_gpu
+from kb.seed import SeedReport, apply_bundle, load_bundle
+
+
+def seed(db: Database, data_dir: Path | None = None) -> SeedReport:
+    """Validate the seed files, then upsert them in one transaction."""
+    bundle = load_bundle(data_dir)
+    with db.session() as session:
+        return apply_bundle(session, bundle)
+
+
+def ensure_ready(db: Database) -> SeedReport | None:
+    """Bring the schema to head and seed an empty catalog; used by the server and CLI on start."""
+    db.upgrade()
+    with db.session() as session:
+        empty = session.execute(select(func.count(ModelRow.id))).scalar_one() == 0
+    return seed(db) if empty else None
+
+
+class ImportResult(BaseModel):
+    file: str
+    layout: str
+    model: str
+    hardware: str
+    hardware_count: int
+    inserted: int
+    updated: int
+    unchanged: int
+    model_in_catalog: bool
+
+    def summary(self) -> str:
+        text = (
+            f"{self.file}: {self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged "
+            f"({self.layout} layout, {self.model} on {self.hardware_count}x {self.hardware})"
+        )
+        if not self.model_in_catalog:
+            text += f"\nwarning: {self.model} is not in the model catalog; `compass kb health` will list it"
+        return text
+
+
+def import_guidellm(
+    db: Database,
+    path: Path,
+    *,
+    model: str,
+    hardware: str,
+    hardware_count: int,
+    framework_version: str = "",
+    prompt_tokens: int | None = None,
+    output_tokens: int | None = None,
+) -> ImportResult:
+    """Import a GuideLLM report in one transaction: all of its benchmarks, or none of them."""
+    if hardware_count < 1:
+        raise ValidationFailedError(f"--count must be at least 1 GPU, got {hardware_count}")
+    with db.session() as session:
+        gpu = get_gpu(session, hardware)
+        in_catalog = session.execute(select(ModelRow.id).where(ModelRow.hf_repo == model)).first() is not None
+    report = load_guidellm_report(
+        path,
+        model=model,
+        hardware=gpu.name,
+        hardware_count=hardware_count,
+        framework_version=framework_version,
+        prompt_tokens=prompt_tokens,
+        output_tokens=output_tokens,
+    )
+    with db.session() as session:
+        counts = bench_repo.upsert(session, report.records)
+    return ImportResult(
+        file=str(path),
+        layout=report.layout,
+        model=model,
+        hardware=gpu.name,
+        hardware_count=hardware_count,
+        inserted=counts.inserted,
+        updated=counts.updated,
+        unchanged=counts.unchanged,
+        model_in_catalog=in_catalog,
+    )

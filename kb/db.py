@@ -52,7 +52,13 @@ class Database:
         self.dialect = parsed.get_backend_name()
         kwargs: dict[str, object] = {"echo": echo, "future": True}
         if self.dialect == "postgresql":
-            kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args={"connect_timeout": 5})
+            kwargs.update(
+                pool_pre_ping=True,
+                pool_recycle=1800,
+                pool_size=10,
+                max_overflow=20,
+                connect_args={"connect_timeout": 5},
+            )
         try:
             self.engine: Engine = create_engine(url, **kwargs)
         except (ArgumentError, ModuleNotFoundError) as exc:

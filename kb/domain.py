@@ -199,6 +199,7 @@ class BenchmarkKey(_Frozen):
     hardware_count: PositiveInt
     prompt_tokens: PositiveInt
     output_tokens: PositiveInt
+    quantization: Quantization = Quantization.BF16
 
 
 class LatencyStats(_Frozen):
@@ -218,6 +219,7 @@ class BenchmarkRecord(_Frozen):
     framework_version: str = ""
     prompt_tokens: PositiveInt
     output_tokens: PositiveInt
+    quantization: Quantization = Field(default=Quantization.BF16, description="Weight format the server ran")
     load_kind: LoadKind
     load_value: NonNegativeFloat = Field(
         description="Concurrency or request rate held during the run; 0 for saturation"
@@ -243,4 +245,5 @@ class BenchmarkRecord(_Frozen):
             hardware_count=self.hardware_count,
             prompt_tokens=self.prompt_tokens,
             output_tokens=self.output_tokens,
+            quantization=self.quantization,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from pydantic import BaseModel, Field
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kb.orm import BenchmarkRow, GPUPriceRow, GPURow, ModelRow, SLOTemplateRow
@@ -31,6 +31,7 @@ class HealthReport(BaseModel):
 
 
 CHECKS = {
+    "empty_catalog": "catalogs with no rows at all (run `compass kb seed`)",
     "models_without_benchmarks": "catalog models with no benchmark rows",
     "benchmarks_unknown_model": "benchmark rows whose model is not in the catalog",
     "benchmarks_unknown_gpu": "benchmark rows whose hardware is not in the catalog",
@@ -46,10 +47,10 @@ def check_health(session: Session, *, stale_after_days: int = 180, today: dt.dat
 
     models = set(session.scalars(select(ModelRow.hf_repo)))
     gpus = set(session.scalars(select(GPURow.name)))
-    bench_models = set(session.scalars(select(distinct(BenchmarkRow.model_hf_repo))))
-    bench_gpus = set(session.scalars(select(distinct(BenchmarkRow.hardware))))
+    bench_models = set(session.scalars(select(BenchmarkRow.model_hf_repo).distinct()))
+    bench_gpus = set(session.scalars(select(BenchmarkRow.hardware).distinct()))
     profiles = set(session.execute(select(BenchmarkRow.prompt_tokens, BenchmarkRow.output_tokens).distinct()).tuples())
-    priced = set(session.scalars(select(distinct(GPUPriceRow.gpu))))
+    priced = set(session.scalars(select(GPUPriceRow.gpu).distinct()))
 
     for repo in sorted(models - bench_models):
         problems.append(HealthProblem(check="models_without_benchmarks", subject=repo, detail="no benchmark rows"))
@@ -97,6 +98,11 @@ def check_health(session: Session, *, stale_after_days: int = 180, today: dt.dat
         "slo_templates": session.execute(select(func.count(SLOTemplateRow.id))).scalar_one(),
         "benchmarks": session.execute(select(func.count(BenchmarkRow.id))).scalar_one(),
     }
+    for table in ("models", "gpus", "slo_templates"):
+        if counts[table] == 0:
+            problems.insert(
+                0, HealthProblem(check="empty_catalog", subject=table, detail="no rows; run `compass kb seed`")
+            )
     return HealthReport(
         checked_at=dt.datetime.now(dt.UTC), stale_after_days=stale_after_days, counts=counts, problems=problems
     )

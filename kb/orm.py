@@ -134,6 +134,7 @@ class BenchmarkRow(Base):
             "hardware_count",
             "prompt_tokens",
             "output_tokens",
+            "quantization",
             "load_kind",
             "load_value",
             name="uq_benchmarks_key",
@@ -149,6 +150,7 @@ class BenchmarkRow(Base):
     framework_version: Mapped[str] = mapped_column(String(32))
     prompt_tokens: Mapped[int] = mapped_column(Integer)
     output_tokens: Mapped[int] = mapped_column(Integer)
+    quantization: Mapped[str] = mapped_column(String(8), server_default="bf16")
     load_kind: Mapped[str] = mapped_column(String(16))
     load_value: Mapped[float] = mapped_column(Float)
     ttft_mean: Mapped[float] = mapped_column(Float)

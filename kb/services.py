@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from kb.db import Database
+from kb.domain import Quantization
 from kb.errors import ValidationFailedError
 from kb.importers.guidellm import load_guidellm_report
 from kb.orm import ModelRow
@@ -62,6 +63,7 @@ def import_guidellm(
     framework_version: str = "",
     prompt_tokens: int | None = None,
     output_tokens: int | None = None,
+    quantization: Quantization = Quantization.BF16,
 ) -> ImportResult:
     """Import a GuideLLM report in one transaction: all of its benchmarks, or none of them."""
     if hardware_count < 1:
@@ -78,8 +80,9 @@ def import_guidellm(
         prompt_tokens=prompt_tokens,
         output_tokens=output_tokens,
     )
+    records = [r.model_copy(update={"quantization": quantization}) for r in report.records]
     with db.session() as session:
-        counts = bench_repo.upsert(session, report.records)
+        counts = bench_repo.upsert(session, records)
     return ImportResult(
         file=str(path),
         layout=report.layout,

@@ -119,3 +119,18 @@ def db(request: pytest.FixtureRequest, tmp_path: Path, _migrated_postgres: Datab
     _truncate(_migrated_postgres)
     yield _migrated_postgres
     _truncate(_migrated_postgres)
+
+
+@pytest.fixture
+def seeded_db(db: Database) -> Database:
+    """A migrated database holding the bundled seed catalogs (no benchmarks)."""
+    from kb.seed import apply_bundle, load_bundle
+
+    with db.session() as session:
+        apply_bundle(session, load_bundle())
+    return db
+
+
+@pytest.fixture
+def guidellm_samples() -> Path:
+    return SHARED / "samples" / "guidellm"

@@ -10,7 +10,7 @@ from kb.db import Database, describe_url
 from kb.settings import DatabaseSettings
 
 app = typer.Typer(help="Database schema: upgrade and inspect migrations.", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)
 
 
 @app.command()

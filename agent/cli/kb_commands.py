@@ -12,13 +12,14 @@ from rich.table import Table
 
 from agent.cli.context import open_database
 from agent.cli.errors import friendly_errors
+from kb.domain import Quantization
 from kb.health import CHECKS, check_health
 from kb.repositories import benchmarks as bench_repo
 from kb.repositories import catalog
 from kb.services import import_guidellm, seed
 
 app = typer.Typer(help="Knowledge base: catalogs, benchmarks, imports and data health.", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
 
@@ -72,6 +73,7 @@ def import_guidellm_command(
     framework_version: Annotated[str, typer.Option(help="vLLM version the server ran")] = "",
     prompt_tokens: Annotated[int | None, typer.Option(help="Override the configured prompt tokens")] = None,
     output_tokens: Annotated[int | None, typer.Option(help="Override the configured output tokens")] = None,
+    quantization: Annotated[Quantization, typer.Option(help="Weight format the server ran")] = Quantization.BF16,
 ) -> None:
     """Import a GuideLLM report (old and new layouts) as measured benchmark rows, all or nothing."""
     db = open_database()
@@ -84,6 +86,7 @@ def import_guidellm_command(
         framework_version=framework_version,
         prompt_tokens=prompt_tokens,
         output_tokens=output_tokens,
+        quantization=quantization,
     )
     console.print(result.summary(), highlight=False)
 

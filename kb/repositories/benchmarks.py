@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Row, Table, and_, delete, func, select, tuple_
+from sqlalchemy import Row, Table, bindparam, delete, func, select, text, tuple_
 from sqlalchemy.orm import Session
 
-from kb.domain import BenchmarkKey, BenchmarkRecord, BenchmarkSource, LatencyStats, SLOTargets
+from kb.domain import BenchmarkKey, BenchmarkRecord, BenchmarkSource, LatencyStats, LoadKind, Quantization, SLOTargets
 from kb.orm import BenchmarkRow
 
 Percentile = Literal["mean", "p90", "p95", "p99"]
@@ -30,6 +30,7 @@ def record_to_values(record: BenchmarkRecord) -> dict[str, Any]:
     """Flatten a record into benchmark-table column values."""
     values: dict[str, Any] = record.model_dump(exclude={"ttft_ms", "itl_ms", "e2e_ms", "tps"})
     values["load_kind"] = record.load_kind.value
+    values["quantization"] = record.quantization.value
     values["source"] = record.source.value
     for name, stats in (("ttft", record.ttft_ms), ("itl", record.itl_ms), ("e2e", record.e2e_ms), ("tps", record.tps)):
         for pct in ("mean", "p90", "p95", "p99"):
@@ -38,32 +39,48 @@ def record_to_values(record: BenchmarkRecord) -> dict[str, Any]:
 
 
 def values_to_record(values: Any) -> BenchmarkRecord:
-    """Build a record from a table row (ORM row, Core row or mapping)."""
+    """Build a record from a table row (ORM row, Core row or mapping).
+
+    Rows were validated on the way in, so they are constructed without re-validation: lookups stay fast.
+    """
     data = dict(values._mapping) if isinstance(values, Row) else dict(values)
-    stats: dict[str, LatencyStats | None] = {}
     for name in _STATS:
         parts = {pct: data.pop(f"{name}_{pct}") for pct in ("mean", "p90", "p95", "p99")}
-        stats[name] = None if parts["mean"] is None else LatencyStats(**parts)
+        data[f"{name}_ms" if name != "tps" else name] = (
+            None if parts["mean"] is None else LatencyStats.model_construct(**parts)
+        )
     data.pop("id", None)
     data.pop("updated_at", None)
-    return BenchmarkRecord(**data, ttft_ms=stats["ttft"], itl_ms=stats["itl"], e2e_ms=stats["e2e"], tps=stats["tps"])
+    data["load_kind"] = LoadKind(data["load_kind"])
+    data["source"] = BenchmarkSource(data["source"])
+    data["quantization"] = Quantization(data["quantization"])
+    return BenchmarkRecord.model_construct(**data)
 
 
-def _key_filter(key: BenchmarkKey) -> Any:
-    return and_(
-        _TABLE.c.model_hf_repo == key.model_hf_repo,
-        _TABLE.c.hardware == key.hardware,
-        _TABLE.c.hardware_count == key.hardware_count,
-        _TABLE.c.prompt_tokens == key.prompt_tokens,
-        _TABLE.c.output_tokens == key.output_tokens,
+# Built once: SQLAlchemy caches the compiled statement, so a lookup only binds parameters.
+_EXACT_QUERY = (
+    select(_TABLE)
+    .where(
+        _TABLE.c.model_hf_repo == bindparam("model_hf_repo"),
+        _TABLE.c.hardware == bindparam("hardware"),
+        _TABLE.c.hardware_count == bindparam("hardware_count"),
+        _TABLE.c.prompt_tokens == bindparam("prompt_tokens"),
+        _TABLE.c.output_tokens == bindparam("output_tokens"),
+        _TABLE.c.quantization == bindparam("quantization"),
     )
+    .order_by(_TABLE.c.requests_per_second)
+)
 
 
 def prefer_real(records: Iterable[BenchmarkRecord]) -> list[BenchmarkRecord]:
     """Drop estimated rows for any exact-match key that also has measured or imported rows."""
     records = list(records)
-    real_keys = {r.key for r in records if r.source is not BenchmarkSource.ESTIMATED}
-    return [r for r in records if r.source is not BenchmarkSource.ESTIMATED or r.key not in real_keys]
+
+    def key(r: BenchmarkRecord) -> tuple[Any, ...]:
+        return (r.model_hf_repo, r.hardware, r.hardware_count, r.prompt_tokens, r.output_tokens, r.quantization)
+
+    real_keys = {key(r) for r in records if r.source is not BenchmarkSource.ESTIMATED}
+    return [r for r in records if r.source is not BenchmarkSource.ESTIMATED or key(r) not in real_keys]
 
 
 def find_exact(session: Session, key: BenchmarkKey) -> list[BenchmarkRecord]:
@@ -71,7 +88,7 @@ def find_exact(session: Session, key: BenchmarkKey) -> list[BenchmarkRecord]:
 
     Ordered by request rate, lowest load first. Empty when nothing matches: callers must not fuzzy-match.
     """
-    rows = session.execute(select(_TABLE).where(_key_filter(key)).order_by(_TABLE.c.requests_per_second)).all()
+    rows = session.connection().execute(_EXACT_QUERY, key.model_dump(mode="json")).all()
     return prefer_real(values_to_record(row) for row in rows)
 
 
@@ -165,7 +182,17 @@ class UpsertCounts:
         return text
 
 
-_FULL_KEY = ("model_hf_repo", "hardware", "hardware_count", "prompt_tokens", "output_tokens", "load_kind", "load_value")
+_FULL_KEY = (
+    "model_hf_repo",
+    "hardware",
+    "hardware_count",
+    "prompt_tokens",
+    "output_tokens",
+    "quantization",
+    "load_kind",
+    "load_value",
+)
+ANALYZE_AFTER_ROWS = 1000
 _COMPARED = tuple(col.key for col in _TABLE.columns if col.key not in {"id", "updated_at", "provenance_date"})
 
 
@@ -204,6 +231,9 @@ def upsert(session: Session, records: Sequence[BenchmarkRecord], *, batch_size: 
             counts.inserted += len(pending)
         counts.keys.extend(keys)
     session.flush()
+    if counts.inserted >= ANALYZE_AFTER_ROWS and session.get_bind().dialect.name == "postgresql":
+        # Fresh bulk loads leave the planner without statistics and it picks a scan over the key index.
+        session.execute(text("ANALYZE benchmarks"))
     return counts
 
 

@@ -94,17 +94,20 @@ def _normalise(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
+_CONFUSABLE = str.maketrans({"o": "0", "l": "1", "i": "1"})
+
+
 def _resolve(name: str, candidates: dict[str, str], kind: str) -> str:
     """Map a user-typed name onto a canonical one, or fail with close suggestions."""
     wanted = _normalise(name)
     if wanted in candidates:
         return candidates[wanted]
-    suggestions = difflib.get_close_matches(wanted, list(candidates), n=3, cutoff=0.6)
-    hint = ""
-    if suggestions:
-        hint = "; did you mean " + " or ".join(sorted({candidates[s] for s in suggestions})) + "?"
-    return_all = ", ".join(sorted(set(candidates.values())))
-    raise NotFoundError(f"unknown {kind} {name!r}{hint} Known: {return_all}")
+    folded = {key.translate(_CONFUSABLE): key for key in candidates}
+    close = difflib.get_close_matches(wanted.translate(_CONFUSABLE), list(folded), n=3, cutoff=0.6)
+    suggestions = list(dict.fromkeys(candidates[folded[key]] for key in close))
+    hint = f"; did you mean {' or '.join(suggestions)}?" if suggestions else "."
+    known = ", ".join(sorted(set(candidates.values())))
+    raise NotFoundError(f"unknown {kind} {name!r}{hint} Known: {known}")
 
 
 def get_model(session: Session, name: str) -> ModelSpec:

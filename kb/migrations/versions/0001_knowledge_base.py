@@ -2,7 +2,7 @@
 
 Revision ID: 0001_knowledge_base
 Revises:
-Create Date: 2026-11-26 09:56:39.421911
+Create Date: 2026-11-26 10:00:48.656301
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("framework_version", sa.String(length=32), nullable=False),
         sa.Column("prompt_tokens", sa.Integer(), nullable=False),
         sa.Column("output_tokens", sa.Integer(), nullable=False),
+        sa.Column("quantization", sa.String(length=8), server_default="bf16", nullable=False),
         sa.Column("load_kind", sa.String(length=16), nullable=False),
         sa.Column("load_value", sa.Float(), nullable=False),
         sa.Column("ttft_mean", sa.Float(), nullable=False),
@@ -66,6 +67,7 @@ def upgrade() -> None:
             "hardware_count",
             "prompt_tokens",
             "output_tokens",
+            "quantization",
             "load_kind",
             "load_value",
             name="uq_benchmarks_key",

@@ -1,0 +1,27 @@
+"""Run every benchmark script and print markdown tables (copied into docs/PERFORMANCE.md)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import platform
+import sys
+
+SUITES = {"kb": "tests.bench.bench_kb"}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("suites", nargs="*", default=list(SUITES), help=f"any of {', '.join(SUITES)}")
+    args = parser.parse_args()
+    print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}")
+    for name in args.suites:
+        module = importlib.import_module(SUITES[name])
+        print(f"\n## {name}\n")
+        for line in module.run():
+            print(line, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -49,7 +49,9 @@ def check_health(session: Session, *, stale_after_days: int = 180, today: dt.dat
     gpus = set(session.scalars(select(GPURow.name)))
     bench_models = set(session.scalars(select(BenchmarkRow.model_hf_repo).distinct()))
     bench_gpus = set(session.scalars(select(BenchmarkRow.hardware).distinct()))
-    profiles = set(session.execute(select(BenchmarkRow.prompt_tokens, BenchmarkRow.output_tokens).distinct()).tuples())
+    profiles = {
+        tuple(row) for row in session.execute(select(BenchmarkRow.prompt_tokens, BenchmarkRow.output_tokens).distinct())
+    }
     priced = set(session.scalars(select(GPUPriceRow.gpu).distinct()))
 
     for repo in sorted(models - bench_models):

@@ -180,3 +180,74 @@ class BenchmarkRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+class RevisionRow(Base):
+    """A counter per table, bumped in the same transaction as every write, so caches know when to reload."""
+
+    __tablename__ = "kb_revisions"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DeploymentRow(Base):
+    """A deployment Compass made: what was asked, what was chosen, where it runs and how it is doing."""
+
+    __tablename__ = "deployments"
+
+    id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(255), index=True)
+    target: Mapped[str] = mapped_column(String(16))
+    namespace: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    option: Mapped[dict[str, Any]] = mapped_column(JSON)
+    endpoint: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    port: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    manifests_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    thread_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class DeploymentOutcomeRow(Base):
+    """One probe of a deployment: measured latency next to what was predicted (the feedback loop)."""
+
+    __tablename__ = "deployment_outcomes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deployment_id: Mapped[str] = mapped_column(String(63), ForeignKey("deployments.id", ondelete="CASCADE"), index=True)
+    measured_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    requests: Mapped[int] = mapped_column(Integer)
+    concurrency: Mapped[int] = mapped_column(Integer)
+    errors: Mapped[int] = mapped_column(Integer)
+    ttft_p50_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ttft_p95_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    itl_p50_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    itl_p95_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    e2e_p50_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    e2e_p95_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    tokens_per_second: Mapped[float | None] = mapped_column(Float, nullable=True)
+    predicted: Mapped[dict[str, Any]] = mapped_column(JSON)
+    within_prediction: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+
+
+class AuditRow(Base):
+    """Every apply, delete and rollback, with who asked for it. Never holds secrets."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(16))
+    deployment_id: Mapped[str | None] = mapped_column(String(63), index=True, nullable=True)
+    namespace: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Session
 from kb.domain import GPUPriceSpec, GPUSpec, ModelSpec, SLOTemplateSpec
 from kb.errors import ImportFormatError, ValidationFailedError
 from kb.orm import GPUPriceRow, GPURow, ModelRow, SLOTemplateRow
+from kb.repositories import revisions
 from kb.repositories.catalog import template_values
 from kb.repositories.convert import column_values, row_values
 
@@ -164,4 +165,6 @@ def apply_bundle(session: Session, bundle: SeedBundle) -> SeedReport:
     report.tables["slo_templates"] = _upsert_table(
         session, SLOTemplateRow, lambda v: (v["use_case"],), [template_values(t) for t in bundle.slo_templates]
     )
+    if report.changed:
+        revisions.bump(session, "catalog")
     return report

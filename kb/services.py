@@ -2,26 +2,57 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from kb.db import Database
-from kb.domain import Quantization
+from kb.domain import GPUSpec, ModelSpec, Quantization, TrafficProfile
 from kb.errors import ValidationFailedError
+from kb.estimator.fill import catalog_estimates
 from kb.importers.guidellm import load_guidellm_report
 from kb.orm import ModelRow
 from kb.repositories import benchmarks as bench_repo
-from kb.repositories.catalog import get_gpu
+from kb.repositories.catalog import get_gpu, load_snapshot
 from kb.seed import SeedReport, apply_bundle, load_bundle
 
 
-def seed(db: Database, data_dir: Path | None = None) -> SeedReport:
-    """Validate the seed files, then upsert them in one transaction."""
+def seed(db: Database, data_dir: Path | None = None, *, estimate: bool = True) -> SeedReport:
+    """Validate the seed files and upsert them; then (re)fill estimated benchmarks when the catalog changed."""
     bundle = load_bundle(data_dir)
     with db.session() as session:
-        return apply_bundle(session, bundle)
+        report = apply_bundle(session, bundle)
+        has_estimates = bench_repo.count_by_source(session).get("estimated", 0) > 0
+    if estimate and (report.changed or not has_estimates):
+        report.estimated = estimate_benchmarks(db).summary()
+    return report
+
+
+def estimate_benchmarks(db: Database) -> bench_repo.UpsertCounts:
+    """Replace all estimated rows with fresh estimates for the catalog's models x GPUs x TP x standard profiles."""
+    with db.session() as session:
+        snapshot = load_snapshot(session)
+    profiles = sorted({t.traffic for t in snapshot.templates}, key=lambda t: (t.prompt_tokens, t.output_tokens))
+    jobs = [(snapshot.models, snapshot.gpus, profile) for profile in profiles]
+    workers = min(len(jobs), os.cpu_count() or 1)
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            batches = list(pool.map(_estimate_profile, jobs))
+    else:
+        batches = [_estimate_profile(job) for job in jobs]
+    with db.session() as session:
+        return bench_repo.replace_estimates(session, (row for batch in batches for row in batch))
+
+
+def _estimate_profile(job: tuple[list[ModelSpec], list[GPUSpec], TrafficProfile]) -> list[dict[str, Any]]:
+    """Estimated rows of one traffic profile as column values (runs in a worker process)."""
+    models, gpus, profile = job
+    return [bench_repo.record_to_values(r) for r in catalog_estimates(models, gpus, [profile])]
 
 
 def ensure_ready(db: Database) -> SeedReport | None:

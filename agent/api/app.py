@@ -9,11 +9,12 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from agent.api.errors import install_error_handlers
-from agent.api.routes import reference
+from agent.api.routes import recommendations, reference
 from agent.settings import ServiceSettings
 from kb.db import Database
 from kb.services import ensure_ready
 from kb.settings import DatabaseSettings
+from tools.planning_service import PlanningService
 
 
 class Health(BaseModel):
@@ -46,7 +47,9 @@ def create_app(
     app.state.database = db
     app.state.settings = settings
     install_error_handlers(app)
+    app.state.planning = PlanningService(db)
     app.include_router(reference.router)
+    app.include_router(recommendations.router)
 
     @app.get("/health", response_model=Health, tags=["health"])
     def health() -> Health:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from agent.cli import db_commands, kb_commands
+from agent.cli import db_commands, deploy_commands, kb_commands, plan_commands
 from agent.cli.serve_command import serve
 
 app = typer.Typer(
@@ -16,3 +16,8 @@ app = typer.Typer(
 app.add_typer(db_commands.app, name="db")
 app.add_typer(kb_commands.app, name="kb")
 app.command("serve")(serve)
+app.command("recommend")(plan_commands.recommend)
+app.command("compare")(plan_commands.compare)
+app.command("plan")(plan_commands.plan_command)
+app.command("deploy")(deploy_commands.deploy)
+app.add_typer(deploy_commands.app, name="deployments")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -16,10 +17,10 @@ from kb.domain import Quantization
 from kb.health import CHECKS, check_health
 from kb.repositories import benchmarks as bench_repo
 from kb.repositories import catalog
-from kb.services import import_guidellm, seed
+from kb.services import estimate_benchmarks, import_guidellm, seed
 
 app = typer.Typer(help="Knowledge base: catalogs, benchmarks, imports and data health.", no_args_is_help=True)
-console = Console(soft_wrap=True)
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
 
@@ -34,6 +35,17 @@ def seed_command(
     report = seed(db, data_dir)
     for line in report.lines():
         console.print(line)
+
+
+@app.command("estimate")
+@friendly_errors
+def estimate_command() -> None:
+    """Fill the benchmark table with estimated rows: every model x GPU x TP {1,2,4,8} x format x standard profile.
+
+    Measured and imported rows are never overwritten; earlier estimates are replaced.
+    """
+    db = open_database()
+    console.print(f"estimated benchmarks: {estimate_benchmarks(db).summary()}")
 
 
 @app.command("health")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from kb.domain import BenchmarkKey, BenchmarkRecord, BenchmarkSource, LatencyStats, LoadKind, Quantization, SLOTargets
 from kb.orm import BenchmarkRow
+from kb.repositories import revisions
 
 Percentile = Literal["mean", "p90", "p95", "p99"]
 REAL_SOURCES = (BenchmarkSource.MEASURED.value, BenchmarkSource.IMPORTED.value)
@@ -26,15 +27,20 @@ _KEY_COLUMNS = (
 )
 
 
+_SCALARS = tuple(name for name in BenchmarkRecord.model_fields if name not in {"ttft_ms", "itl_ms", "e2e_ms", "tps"})
+
+
 def record_to_values(record: BenchmarkRecord) -> dict[str, Any]:
-    """Flatten a record into benchmark-table column values."""
-    values: dict[str, Any] = record.model_dump(exclude={"ttft_ms", "itl_ms", "e2e_ms", "tps"})
+    """Flatten a record into benchmark-table column values (attribute reads only: this runs for every row)."""
+    values: dict[str, Any] = {name: getattr(record, name) for name in _SCALARS}
     values["load_kind"] = record.load_kind.value
-    values["quantization"] = record.quantization.value
     values["source"] = record.source.value
+    values["quantization"] = record.quantization.value
     for name, stats in (("ttft", record.ttft_ms), ("itl", record.itl_ms), ("e2e", record.e2e_ms), ("tps", record.tps)):
-        for pct in ("mean", "p90", "p95", "p99"):
-            values[f"{name}_{pct}"] = getattr(stats, pct) if stats is not None else None
+        values[f"{name}_mean"] = stats.mean if stats is not None else None
+        values[f"{name}_p90"] = stats.p90 if stats is not None else None
+        values[f"{name}_p95"] = stats.p95 if stats is not None else None
+        values[f"{name}_p99"] = stats.p99 if stats is not None else None
     return values
 
 
@@ -231,6 +237,8 @@ def upsert(session: Session, records: Sequence[BenchmarkRecord], *, batch_size: 
             counts.inserted += len(pending)
         counts.keys.extend(keys)
     session.flush()
+    if counts.inserted or counts.updated:
+        bump_revision(session)
     if counts.inserted >= ANALYZE_AFTER_ROWS and session.get_bind().dialect.name == "postgresql":
         # Fresh bulk loads leave the planner without statistics and it picks a scan over the key index.
         session.execute(text("ANALYZE benchmarks"))
@@ -246,9 +254,52 @@ def _same(a: Any, b: Any) -> bool:
 def delete_estimated(session: Session) -> int:
     """Remove every estimated row (before regenerating them)."""
     result = session.execute(delete(_TABLE).where(_TABLE.c.source == BenchmarkSource.ESTIMATED.value))
+    bump_revision(session)
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def count_by_source(session: Session) -> dict[str, int]:
     rows = session.execute(select(_TABLE.c.source, func.count()).group_by(_TABLE.c.source)).all()
     return {str(source): int(n) for source, n in rows}
+
+
+def bump_revision(session: Session) -> None:
+    """Mark the benchmark table as changed (inside the caller's transaction)."""
+    revisions.bump(session, "benchmarks")
+
+
+def revision(session: Session) -> int:
+    """The benchmark table's change counter (0 before the first write)."""
+    return revisions.current(session, "benchmarks")
+
+
+def replace_estimates(session: Session, rows: Iterable[dict[str, Any]]) -> UpsertCounts:
+    """Swap every estimated row for `rows` (column values, see `record_to_values`) in one go.
+
+    Keys that have measured or imported rows keep them untouched.
+    """
+    counts = UpsertCounts()
+    delete_estimated(session)
+    real = {
+        tuple(row)
+        for row in session.execute(
+            select(*(_TABLE.c[k] for k in _FULL_KEY)).where(_TABLE.c.source.in_(REAL_SOURCES))
+        ).all()
+    }
+    batch: list[dict[str, Any]] = []
+    for values in rows:
+        if tuple(values[k] for k in _FULL_KEY) in real:
+            counts.kept_real += 1
+            continue
+        batch.append(values)
+        if len(batch) >= 5000:
+            session.execute(_TABLE.insert(), batch)
+            counts.inserted += len(batch)
+            batch = []
+    if batch:
+        session.execute(_TABLE.insert(), batch)
+        counts.inserted += len(batch)
+    bump_revision(session)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ANALYZE benchmarks"))
+    return counts

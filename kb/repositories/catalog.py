@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -174,3 +174,52 @@ def get_slo_template(session: Session, use_case: str) -> SLOTemplateSpec:
         for alias in (template.display_name, *template.synonyms):
             candidates.setdefault(_normalise(alias), template.use_case)
     return templates[_resolve(use_case, candidates, "use case")]
+
+
+class CatalogSnapshot(BaseModel):
+    """Every catalog row at one moment: what the planner reads, loaded in one go."""
+
+    models: list[ModelSpec]
+    gpus: list[GPUSpec]
+    prices: list[GPUPriceSpec]
+    templates: list[SLOTemplateSpec]
+    _indexes: dict[str, dict[str, str]] = PrivateAttr(default_factory=dict)
+
+    def _index(self, kind: str) -> dict[str, str]:
+        """Normalised names and aliases -> canonical id, built once per snapshot."""
+        if kind not in self._indexes:
+            index: dict[str, str] = {}
+            if kind == "model":
+                for m in self.models:
+                    for alias in (m.hf_repo, m.hf_repo.split("/")[-1], m.name):
+                        index.setdefault(_normalise(alias), m.hf_repo)
+            elif kind == "GPU":
+                index = gpu_name_index(self.gpus)
+            else:
+                index = {_normalise(t.use_case): t.use_case for t in self.templates}
+                for t in self.templates:
+                    for alias in (t.display_name, *t.synonyms):
+                        index.setdefault(_normalise(alias), t.use_case)
+            self._indexes[kind] = index
+        return self._indexes[kind]
+
+    def model(self, name: str) -> ModelSpec:
+        repo = _resolve(name, self._index("model"), "model")
+        return next(m for m in self.models if m.hf_repo == repo)
+
+    def gpu(self, name: str) -> GPUSpec:
+        canonical = _resolve(name, self._index("GPU"), "GPU")
+        return next(g for g in self.gpus if g.name == canonical)
+
+    def template(self, use_case: str) -> SLOTemplateSpec:
+        wanted = _resolve(use_case, self._index("use case"), "use case")
+        return next(t for t in self.templates if t.use_case == wanted)
+
+
+def load_snapshot(session: Session) -> CatalogSnapshot:
+    return CatalogSnapshot(
+        models=list_models(session),
+        gpus=list_gpus(session),
+        prices=list_prices(session),
+        templates=list_slo_templates(session),
+    )

@@ -7,7 +7,7 @@ import importlib
 import platform
 import sys
 
-SUITES = {"kb": "tests.bench.bench_kb"}
+SUITES = {"kb": "tests.bench.bench_kb", "planner": "tests.bench.bench_planner"}
 
 
 def main() -> int:

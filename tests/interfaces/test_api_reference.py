@@ -66,3 +66,28 @@ def test_database_down_is_a_503_with_a_message() -> None:
         response = c.get("/api/v1/models")
     assert response.status_code == 503
     assert "is unavailable" in response.json()["detail"]
+
+
+def test_recommendations_endpoint_returns_ranked_options(client: TestClient) -> None:
+    body = client.post(
+        "/api/v1/recommendations",
+        json={"use_case": "chatbot_conversational", "users": 1000, "gpus": ["L4"], "models": ["Llama-3.1-8B-Instruct"]},
+    ).json()
+    assert body["options"][0]["gpu"] == "L4" and body["options"][0]["rank"] == 1
+
+
+def test_recommendations_reject_contradictions_with_422(client: TestClient) -> None:
+    response = client.post("/api/v1/recommendations", json={"use_case": "chatbot_conversational", "users": 5, "qps": 3})
+    assert response.status_code == 422
+    assert "give either users or qps" in response.text
+
+
+def test_what_if_endpoint_compares_scenarios(client: TestClient) -> None:
+    body = client.post(
+        "/api/v1/recommendations/what-if",
+        json={
+            "spec": {"use_case": "chatbot_conversational", "qps": 2, "gpus": ["L4"]},
+            "changes": [{"traffic_factor": 2}],
+        },
+    ).json()
+    assert [s["label"] for s in body["scenarios"]] == ["baseline", "traffic x2"]

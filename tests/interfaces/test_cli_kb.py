@@ -74,9 +74,14 @@ def test_a_malformed_report_gets_one_line_naming_file_and_path(env: Database, tm
 
 
 def test_health_strict_fails_when_problems_exist(env: Database) -> None:
-    result = runner.invoke(app, ["kb", "health", "--strict"])
+    result = runner.invoke(app, ["kb", "health", "--strict", "--stale-after-days", "1"])
     assert result.exit_code == 1
-    assert "catalog models with no benchmark rows" in result.output
+    assert "prices older than the staleness limit" in result.output
+
+
+def test_health_without_strict_reports_but_succeeds(env: Database) -> None:
+    result = runner.invoke(app, ["kb", "health", "--stale-after-days", "1"])
+    assert result.exit_code == 0 and "prices older than the staleness limit" in result.output
 
 
 def test_an_unreachable_database_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -129,3 +129,33 @@ def test_a_failed_upsert_writes_nothing(db: Database) -> None:
         raise RuntimeError("boom")
     with db.session() as s:
         assert repo.find_exact(s, KEY) == []
+
+
+def test_replacing_estimates_keeps_measured_rows_and_drops_old_estimates(db: Database) -> None:
+    with db.session() as s:
+        repo.upsert(s, [benchmark(load_value=1, ttft_ms=stats(40.0))])
+        repo.upsert(s, [benchmark(load_value=99, source=BenchmarkSource.ESTIMATED)])
+    fresh = [
+        benchmark(load_value=1, source=BenchmarkSource.ESTIMATED, ttft_ms=stats(70.0)),
+        benchmark(load_value=2, source=BenchmarkSource.ESTIMATED),
+    ]
+    with db.session() as s:
+        counts = repo.replace_estimates(s, [repo.record_to_values(r) for r in fresh])
+    assert (counts.inserted, counts.kept_real) == (1, 1)
+    with db.session() as s:
+        page = repo.search(s, repo.BenchmarkFilter())
+    assert {(r.load_value, r.source) for r in page.items} == {
+        (1, BenchmarkSource.MEASURED),
+        (2, BenchmarkSource.ESTIMATED),
+    }
+
+
+def test_every_write_moves_the_revision_counter(db: Database) -> None:
+    with db.session() as s:
+        before = repo.revision(s)
+        repo.upsert(s, [benchmark()])
+    with db.session() as s:
+        assert repo.revision(s) == before + 1
+        repo.upsert(s, [benchmark()])  # unchanged: no new revision
+    with db.session() as s:
+        assert repo.revision(s) == before + 1

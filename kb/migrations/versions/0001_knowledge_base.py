@@ -2,7 +2,7 @@
 
 Revision ID: 0001_knowledge_base
 Revises:
-Create Date: 2026-11-26 10:00:48.656301
+Create Date: 2026-11-26 10:10:00.328678
 """
 
 from __future__ import annotations
@@ -99,6 +99,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("name", name=op.f("uq_gpus_name")),
     )
     op.create_table(
+        "kb_revisions",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_kb_revisions")),
+    )
+    op.create_table(
         "models",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("hf_repo", sa.String(length=255), nullable=False),
@@ -179,6 +185,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_models_family"))
 
     op.drop_table("models")
+    op.drop_table("kb_revisions")
     op.drop_table("gpus")
     with op.batch_alter_table("benchmarks", schema=None) as batch_op:
         batch_op.drop_index("ix_benchmarks_profile")

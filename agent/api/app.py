@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from pydantic import BaseModel
 
+from agent.api.auth import AuthSettings
 from agent.api.errors import install_error_handlers
-from agent.api.routes import recommendations, reference
+from agent.api.routes import recommendations, reference, threads
+from agent.runtime import build_services, open_conversation
 from agent.settings import ServiceSettings
 from kb.db import Database
 from kb.services import ensure_ready
 from kb.settings import DatabaseSettings
-from tools.planning_service import PlanningService
 
 
 class Health(BaseModel):
@@ -34,7 +35,13 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if prepare_database:
             ensure_ready(db)
-        yield
+        with ExitStack() as stack:
+            services = build_services(db)
+            app.state.conversation = stack.enter_context(open_conversation(db, services))
+            app.state.deployments = services.deployments
+            app.state.planning = services.planning
+            services.deployments.reconcile()
+            yield
         if database is None:
             db.dispose()
 
@@ -47,9 +54,10 @@ def create_app(
     app.state.database = db
     app.state.settings = settings
     install_error_handlers(app)
-    app.state.planning = PlanningService(db)
+    app.state.api_keys = AuthSettings().users_by_key()
     app.include_router(reference.router)
     app.include_router(recommendations.router)
+    app.include_router(threads.router)
 
     @app.get("/health", response_model=Health, tags=["health"])
     def health() -> Health:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from agent.cli import db_commands, deploy_commands, kb_commands, plan_commands
+from agent.cli import chat_commands, db_commands, deploy_commands, kb_commands, plan_commands
 from agent.cli.serve_command import serve
 
 app = typer.Typer(
@@ -21,3 +21,5 @@ app.command("compare")(plan_commands.compare)
 app.command("plan")(plan_commands.plan_command)
 app.command("deploy")(deploy_commands.deploy)
 app.add_typer(deploy_commands.app, name="deployments")
+app.command("chat")(chat_commands.chat)
+app.add_typer(chat_commands.app, name="threads")

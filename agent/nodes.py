@@ -1,0 +1,320 @@
+"""Graph nodes: understand the message, ask what is missing, recommend, explore, deploy on approval."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from langgraph.config import get_config
+from langgraph.runtime import Runtime
+from langgraph.types import Command, interrupt
+
+from agent import prompts, replies
+from agent.commands import Command as UserCommand
+from agent.commands import interpret
+from agent.context import Context
+from agent.intent.rules import extract
+from agent.intent.schema import DeploymentIntent, merge, to_spec_values
+from agent.state import AgentState, upgrade_state
+from kb.errors import CompassError
+from tools.capacity_planner import parse_spec
+from tools.deploy.request import DeploymentRequest
+from tools.specs import Recommendation
+from tools.whatif import WhatIf
+
+MAX_QUESTIONS = 3
+DEFAULT_USE_CASE = "chatbot_conversational"
+DEFAULT_USERS = 100
+SLOT_FIELDS = {"use_case": "use_case", "scale": "users"}
+
+
+def _text(message: AnyMessage) -> str:
+    content = message.content
+    if isinstance(content, str):
+        return content
+    return " ".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content)
+
+
+def _last_user_text(state: AgentState) -> str:
+    for message in reversed(state["messages"]):
+        if isinstance(message, HumanMessage):
+            return _text(message)
+    return ""
+
+
+def _intent(state: AgentState) -> DeploymentIntent:
+    return DeploymentIntent.model_validate(state.get("intent") or {})
+
+
+def _answer_text(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("text") or value.get("answer") or value.get("value") or "")
+    return str(value)
+
+
+# --- understand -------------------------------------------------------------------------------------------------
+
+
+def understand(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Fold the newest message into the intent and note any exploration command it carries."""
+    state = upgrade_state(state)
+    services = runtime.context.services
+    text = _last_user_text(state)
+    command = interpret(text)
+    if command is not None and command.name == "start_over":
+        return {
+            "version": state["version"],
+            "phase": "collect",
+            "intent": {},
+            "asked": None,
+            "recommendation": None,
+            "comparison": None,
+            "pending_command": command.model_dump(),
+            "notices": [],
+            "messages": [AIMessage("Starting over. " + prompts.GREETING)],
+        }
+    catalog = services.planning.catalog()
+    extraction = extract(text, catalog)
+    found = extraction.intent
+    notices: list[str] = []
+    if services.llm is not None and command is None:
+        from agent.intent.llm import extract_with_llm
+
+        llm_result = extract_with_llm(text, catalog, services.llm, extraction)
+        found = llm_result.intent
+        if llm_result.notice:
+            notices.append(llm_result.notice)
+    changed = bool(extraction.findings) or found != extraction.intent
+    return {
+        "version": state["version"],
+        "intent": merge(_intent(state), found).model_dump(mode="json"),
+        "pending_command": command.model_dump() if command else ({"name": "nothing_new"} if not changed else None),
+        "notices": notices,
+    }
+
+
+def route_after_understand(state: AgentState) -> Literal["clarify", "explore", "__end__"]:
+    command = state.get("pending_command") or {}
+    name = command.get("name")
+    if name == "start_over":
+        return "__end__"
+    if state.get("recommendation") and name is not None:
+        return "explore"
+    if name == "help":
+        return "explore"
+    return "clarify"
+
+
+# --- clarify ----------------------------------------------------------------------------------------------------
+
+
+def missing_slot(intent: DeploymentIntent, asked: list[str]) -> str | None:
+    """The next thing worth asking: what the recommendation cannot be made without, never asked twice."""
+    if len(asked) >= MAX_QUESTIONS:
+        return None
+    knows_shape = intent.use_case is not None or (intent.prompt_tokens is not None and intent.ttft_p95_ms is not None)
+    if not knows_shape and "use_case" not in asked and "use_case" not in intent.unknown_fields:
+        return "use_case"
+    knows_scale = intent.users is not None or intent.qps is not None
+    if not knows_scale and "scale" not in asked and "users" not in intent.unknown_fields:
+        return "scale"
+    return None
+
+
+def clarify(state: AgentState, runtime: Runtime[Context]) -> Command[Literal["recommend", "clarify"]]:
+    """Ask one targeted question through an interrupt; an "I don't know" leads to defaults."""
+    intent = _intent(state)
+    asked = list(state.get("asked") or [])
+    slot = missing_slot(intent, asked)
+    if slot is None:
+        return Command(goto="recommend")
+    question, options = prompts.QUESTIONS[slot]
+    answer = _answer_text(interrupt({"type": "question", "slot": slot, "question": question, "options": options}))
+    catalog = runtime.context.services.planning.catalog()
+    extraction = extract(answer, catalog, expecting=SLOT_FIELDS[slot])
+    found = extraction.intent
+    if extraction.dont_know and slot == "scale":
+        found = found.model_copy(update={"unknown_fields": [*found.unknown_fields, "users"]})
+    elif extraction.dont_know and slot == "use_case":
+        found = found.model_copy(update={"unknown_fields": [*found.unknown_fields, "use_case"]})
+    return Command(
+        goto="clarify",
+        update={
+            "intent": merge(intent, found).model_dump(mode="json"),
+            "asked": [slot],
+            "phase": "clarify",
+            "messages": [AIMessage(question), HumanMessage(answer)],
+        },
+    )
+
+
+# --- recommend --------------------------------------------------------------------------------------------------
+
+
+def recommend(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Turn the intent into a spec (defaults for what the user could not say) and run the capacity planner."""
+    services = runtime.context.services
+    intent = _intent(state)
+    catalog = services.planning.catalog()
+    values = to_spec_values(intent, catalog=catalog)
+    notes = list(state.get("notices") or [])
+    if "use_case" not in values and "prompt_tokens" not in values:
+        values["use_case"] = DEFAULT_USE_CASE
+        notes.append(prompts.DEFAULTS_NOTE["use_case"])
+    if "users" not in values and "qps" not in values:
+        values["users"] = DEFAULT_USERS
+        values["top_k"] = 8
+        notes.append(prompts.DEFAULTS_NOTE["scale"])
+    try:
+        spec = parse_spec(values)
+        rec = services.planning.recommend(spec)
+    except CompassError as exc:
+        return {
+            "phase": "explore" if state.get("recommendation") else "collect",
+            "pending_command": None,
+            "messages": [AIMessage(f"I can't plan that yet: {exc.message}")],
+        }
+    return {
+        "phase": "explore",
+        "recommendation": rec.model_dump(mode="json"),
+        "pending_command": None,
+        "notices": [],
+        "messages": [AIMessage(replies.recommendation_reply(rec, notes))],
+    }
+
+
+# --- explore ----------------------------------------------------------------------------------------------------
+
+
+def _choose_with_llm(state: AgentState, runtime: Runtime[Context]) -> UserCommand | None:
+    """With an LLM configured, let it pick the exploration tool; any failure falls back to the rules."""
+    from agent.exploration_llm import choose_command
+
+    services = runtime.context.services
+    if services.llm is None:
+        return None
+    chosen: UserCommand | None = choose_command(services.llm, _last_user_text(state), timeout_s=services.llm_timeout_s)
+    return chosen
+
+
+def explore(state: AgentState, runtime: Runtime[Context]) -> Command[Literal["deploy", "recommend", "__end__"]]:
+    """Answer exploration requests with the same tools the planner uses; spec edits re-run the recommendation."""
+    raw = state.get("pending_command") or {}
+    command = UserCommand.model_validate(raw) if raw.get("name") not in (None, "nothing_new") else None
+    if command is None and raw.get("name") == "nothing_new":
+        command = _choose_with_llm(state, runtime)
+        if command is None:
+            reply = "I didn't catch a change or a request there.\n\n" + prompts.HELP
+            return Command(goto="__end__", update={"pending_command": None, "messages": [AIMessage(reply)]})
+    if command is None:
+        return Command(goto="recommend")
+    if command.name == "deploy":
+        return Command(goto="deploy")
+    rec = Recommendation.model_validate(state["recommendation"]) if state.get("recommendation") else None
+    update: dict[str, Any] = {"pending_command": None}
+    if command.name == "help" or rec is None:
+        reply = prompts.HELP
+    elif command.name == "compare_options":
+        reply = replies.compare_options_reply(rec, command.options)
+    elif command.name == "why":
+        reply = replies.why_reply(rec, command.options[0] if command.options else 1)
+    elif command.name == "what_if_traffic":
+        reply, update = _what_if(state, runtime, command, update)
+    elif command.name == "show_yaml":
+        reply = _show_yaml(state, runtime, rec, command.options[0] if command.options else 1)
+    else:
+        reply = "There is nothing waiting for approval right now. " + prompts.HELP
+    return Command(goto="__end__", update={**update, "messages": [AIMessage(reply)]})
+
+
+def _what_if(
+    state: AgentState, runtime: Runtime[Context], command: UserCommand, update: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    services = runtime.context.services
+    catalog = services.planning.catalog()
+    try:
+        spec = parse_spec(to_spec_values(_intent(state), catalog=catalog) or {"use_case": DEFAULT_USE_CASE})
+        comparison = services.planning.what_if(spec, [WhatIf(traffic_factor=command.factor)])
+    except CompassError as exc:
+        return f"I can't run that what-if: {exc.message}", update
+    return replies.comparison_reply(comparison), {**update, "comparison": comparison.model_dump(mode="json")}
+
+
+def _show_yaml(state: AgentState, runtime: Runtime[Context], rec: Recommendation, rank: int) -> str:
+    option = replies.option_by_rank(rec, rank)
+    if option is None:
+        return f"There is no option {rank}; I have {len(rec.options)}."
+    services = runtime.context.services
+    request = DeploymentRequest.from_option(option, rec, target="manifests")
+    try:
+        bundle = services.deployments.bundle(
+            "preview-" + str(rank), request, services.planning.catalog(), simulator=False
+        )
+    except CompassError as exc:
+        return f"I couldn't render the manifests: {exc.message}"
+    kinds = ", ".join(f"{o.kind} {o.name}" for o in bundle)
+    return f"Validated manifests for option {rank} ({kinds}):\n\n```yaml\n{bundle.to_yaml()}```"
+
+
+# --- deploy -----------------------------------------------------------------------------------------------------
+
+
+def _approved(decision: Any) -> bool:
+    if isinstance(decision, bool):
+        return decision
+    if isinstance(decision, dict):
+        return bool(decision.get("approved")) or _approved(decision.get("text", ""))
+    command = interpret(str(decision))
+    return command is not None and command.name == "approve"
+
+
+def deploy(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Ask for explicit approval (an interrupt; never inferred from message text), then deploy and probe."""
+    raw = state.get("pending_command") or {}
+    rank = (raw.get("options") or [1])[0]
+    if not state.get("recommendation"):
+        return {"pending_command": None, "messages": [AIMessage("There is nothing to deploy yet.")]}
+    rec = Recommendation.model_validate(state["recommendation"])
+    option = replies.option_by_rank(rec, rank)
+    if option is None:
+        return {"pending_command": None, "messages": [AIMessage(f"There is no option {rank}.")]}
+    context = runtime.context
+    question = (
+        f"Deploy option {rank}: {option.label}, ${option.cost.monthly_usd:,.0f}/month, "
+        f"to the `{context.deploy_target}` target?"
+    )
+    decision = interrupt(
+        {
+            "type": "approval",
+            "question": question,
+            "rank": rank,
+            "option": option.model_dump(mode="json"),
+            "target": context.deploy_target,
+            "options": ["approve", "reject"],
+        }
+    )
+    messages: list[AnyMessage] = [AIMessage(question), HumanMessage(_answer_text(decision) or str(decision))]
+    if not _approved(decision):
+        messages.append(AIMessage("Not deployed. The recommendation is still here to explore."))
+        return {"pending_command": None, "phase": "explore", "messages": messages}
+    thread_id = get_config().get("configurable", {}).get("thread_id")
+    services = context.services
+    request = DeploymentRequest.from_option(
+        option, rec, target=context.deploy_target, owner=context.user_id, thread_id=thread_id
+    )
+    try:
+        record = services.deployments.deploy(request)
+        probe = None
+        if record.status == "running":
+            probe = services.deployments.probe(record.id, owner=context.user_id, requests=4, concurrency=2)
+    except CompassError as exc:
+        messages.append(AIMessage(f"The deployment failed: {exc.message}. Nothing is left running."))
+        return {"pending_command": None, "phase": "explore", "messages": messages}
+    messages.append(AIMessage(replies.deployment_reply(record.id, record.endpoint, option, probe)))
+    deployment = {"id": record.id, "endpoint": record.endpoint, "status": record.status, "rank": rank}
+    return {
+        "pending_command": None,
+        "phase": "deploy",
+        "deployments": [*(state.get("deployments") or []), deployment],
+        "messages": messages,
+    }

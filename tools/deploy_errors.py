@@ -1,7 +1,7 @@
 """Errors of the deployment targets: each names what failed, where, and what the user can do about it.
 
 `DeploymentError` is the family root, so a caller can catch one class for "the deployment did not happen".
-The Kubernetes target raises the `Cluster*`/object errors; `tools.k8s.apply.ApplyFailedError` (also a
+The Kubernetes target raises the `Cluster*`/object errors; `tools.k8s.apply.OperationFailedError` (also a
 `DeploymentError`) wraps a failure that happened after writes began, together with what was rolled back.
 """
 

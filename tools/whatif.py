@@ -29,7 +29,7 @@ class WhatIf(BaseModel):
     only_gpus: list[str] | None = None
     exclude_gpus: list[str] | None = None
     quantization: Quantization | None = None
-    budget_usd_month: float | None = Field(default=None, gt=0)
+    budget_usd_month: float | None = Field(default=None, gt=0, le=1e9)
 
     def describe(self) -> str:
         if self.label:
@@ -82,7 +82,9 @@ def apply_whatif(spec: DeploymentSpec, change: WhatIf, catalog: CatalogSnapshot)
         updates["quantizations"] = [change.quantization]
     if change.budget_usd_month is not None:
         updates["budget_usd_month"] = change.budget_usd_month
-    return DeploymentSpec.model_validate({**spec.model_dump(), **updates})
+    from tools.capacity_planner import parse_spec
+
+    return parse_spec({**spec.model_dump(), **updates})
 
 
 class ScenarioSummary(BaseModel):

@@ -6,6 +6,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from kb.errors import (
     CompassError,
@@ -46,5 +47,11 @@ def install_error_handlers(app: FastAPI) -> None:
             content={"detail": "internal error; the server log has the details", "error": "InternalError"},
         )
 
+    async def invalid_value(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ValidationError)
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors())
+        return JSONResponse(status_code=422, content={"detail": problems, "error": "ValidationError"})
+
     app.add_exception_handler(CompassError, compass_error)
+    app.add_exception_handler(ValidationError, invalid_value)
     app.add_exception_handler(Exception, unexpected_error)

@@ -28,6 +28,14 @@ Progress = Callable[[str], None]
 PREDICTED_FIELDS = ("predicted_ttft_p95_ms", "predicted_itl_p95_ms", "predicted_e2e_p95_ms")
 
 
+class TargetFailedError(CompassError):
+    """A target failed after doing some work; `audit` holds its own per-object record of it."""
+
+    def __init__(self, message: str, *, audit: list[AuditEntry]) -> None:
+        super().__init__(message)
+        self.audit = audit
+
+
 class KubernetesBackend(Protocol):
     """What the service needs from a cluster; `tools.k8s` provides the real one."""
 
@@ -90,6 +98,8 @@ class DeploymentService:
             failed = record.model_copy(update={"status": "failed", "message": exc.message})
             with self.database.session() as session:
                 records.save(session, failed)
+                for entry in getattr(exc, "audit", []):
+                    records.audit(session, entry)
                 records.audit(session, self._audit(failed, "apply", "failed", {"error": exc.message}))
             raise
         return record

@@ -256,7 +256,8 @@ def apply_bundle(
     force: bool = False,
 ) -> ApplyResult:
     """Dry-run, apply and wait for the deployment; see the module docstring. `force` takes over fields another
-    field manager owns (server-side apply `force=true`). Raises NamespaceNotAllowedError, BundleMismatchError,
+    field manager owns (server-side apply `force=true`). Raises NamespaceNotAllowedError, ValidationFailedError
+    (a deployment id that is not a label value), BundleMismatchError,
     ResourceTypeNotInstalledError, DryRunRejectedError and the connection/auth errors before anything is
     written, OperationFailedError (with the rollback in `.result`) after."""
     notify: Progress = progress or _ignore

@@ -25,8 +25,18 @@ class AgentServices:
 
 @dataclass(kw_only=True)
 class Context:
-    """Per-run context: `context=Context(...)` on invoke/stream."""
+    """Per-run context: `context=Context(...)` on invoke/stream. Without one (e.g. `langgraph dev`), nodes use
+    services built from the environment."""
 
-    services: AgentServices
+    services: AgentServices | None = None
     user_id: str = "local-user"
     deploy_target: str = "local"
+
+
+def services_of(context: Context | None) -> AgentServices:
+    """The run's services, or the environment's defaults when the caller passed no context."""
+    if context is not None and context.services is not None:
+        return context.services
+    from agent.runtime import default_services
+
+    return default_services()

@@ -111,15 +111,14 @@ class Conversation:
         with self.services.database.session() as session:
             return threads.list_for(session, owner)
 
-    def _input(self, thread_id: str, text: str | None, resume: Any) -> Any:
+    def _input(self, text: str | None, resume: Any, shown: str | None) -> Any:
         if resume is not None:
             return Command(resume=resume)
         if text is None or not text.strip():
             raise ValidationFailedError("the message is empty")
         if len(text) > MAX_MESSAGE_CHARS:
             raise ValidationFailedError(f"the message is longer than {MAX_MESSAGE_CHARS:,} characters")
-        snapshot = self.graph.get_state(self._config(thread_id))
-        if _pending(snapshot) is not None:
+        if shown is not None:
             return Command(resume=text)  # a typed answer to the pending question
         return {"messages": [HumanMessage(text)]}
 
@@ -133,7 +132,8 @@ class Conversation:
         """One turn: a new message, or the answer to the pending question/approval."""
         info = self.thread(thread_id, owner)
         before = self._before(thread_id)
-        self.graph.invoke(self._input(thread_id, text, resume), self._config(thread_id), context=self._context(owner))
+        graph_input = self._input(text, resume, before[1])
+        self.graph.invoke(graph_input, self._config(thread_id), context=self._context(owner))
         return self._result(info, before, title=text)
 
     def _result(self, info: ThreadInfo, before: tuple[int, str | None], *, title: str | None) -> TurnResult:
@@ -161,7 +161,7 @@ class Conversation:
         info = self.thread(thread_id, owner)
         config = self._config(thread_id)
         before = self._before(thread_id)
-        graph_input = self._input(thread_id, text, resume)
+        graph_input = self._input(text, resume, before[1])
         for mode, payload in self.graph.stream(
             graph_input, config, context=self._context(owner), stream_mode=["updates", "messages"]
         ):

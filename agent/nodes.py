@@ -12,7 +12,7 @@ from langgraph.types import Command, interrupt
 from agent import prompts, replies
 from agent.commands import Command as UserCommand
 from agent.commands import interpret
-from agent.context import Context
+from agent.context import Context, services_of
 from agent.intent.rules import extract
 from agent.intent.schema import DeploymentIntent, merge, to_spec_values
 from agent.state import AgentState, upgrade_state
@@ -58,7 +58,7 @@ def _answer_text(value: Any) -> str:
 def understand(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Fold the newest message into the intent and note any exploration command it carries."""
     state = upgrade_state(state)
-    services = runtime.context.services
+    services = services_of(runtime.context)
     text = _last_user_text(state)
     command = interpret(text)
     if command is not None and command.name == "start_over":
@@ -75,19 +75,19 @@ def understand(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         }
     catalog = services.planning.catalog()
     extraction = extract(text, catalog)
-    found = extraction.intent
-    notices: list[str] = []
+    update = extraction.update()
+    notices: list[str] = list(extraction.notes)
     if services.llm is not None and command is None:
         from agent.intent.llm import extract_with_llm
 
         llm_result = extract_with_llm(text, catalog, services.llm, extraction)
-        found = llm_result.intent
+        update = llm_result.update()
         if llm_result.notice:
             notices.append(llm_result.notice)
-    changed = bool(extraction.findings) or found != extraction.intent
+    changed = bool(extraction.findings) or update.set != extraction.intent
     return {
         "version": state["version"],
-        "intent": merge(_intent(state), found).model_dump(mode="json"),
+        "intent": merge(_intent(state), update).model_dump(mode="json"),
         "pending_command": command.model_dump() if command else ({"name": "nothing_new"} if not changed else None),
         "notices": notices,
     }
@@ -130,9 +130,10 @@ def clarify(state: AgentState, runtime: Runtime[Context]) -> Command[Literal["re
         return Command(goto="recommend")
     question, options = prompts.QUESTIONS[slot]
     answer = _answer_text(interrupt({"type": "question", "slot": slot, "question": question, "options": options}))
-    catalog = runtime.context.services.planning.catalog()
+    catalog = services_of(runtime.context).planning.catalog()
     extraction = extract(answer, catalog, expecting=SLOT_FIELDS[slot])
     found = extraction.intent
+    update = extraction.update()
     if extraction.dont_know and slot == "scale":
         found = found.model_copy(update={"unknown_fields": [*found.unknown_fields, "users"]})
     elif extraction.dont_know and slot == "use_case":
@@ -140,7 +141,7 @@ def clarify(state: AgentState, runtime: Runtime[Context]) -> Command[Literal["re
     return Command(
         goto="clarify",
         update={
-            "intent": merge(intent, found).model_dump(mode="json"),
+            "intent": merge(intent, update.model_copy(update={"set": found})).model_dump(mode="json"),
             "asked": [slot],
             "phase": "clarify",
             "messages": [AIMessage(question), HumanMessage(answer)],
@@ -153,7 +154,7 @@ def clarify(state: AgentState, runtime: Runtime[Context]) -> Command[Literal["re
 
 def recommend(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Turn the intent into a spec (defaults for what the user could not say) and run the capacity planner."""
-    services = runtime.context.services
+    services = services_of(runtime.context)
     intent = _intent(state)
     catalog = services.planning.catalog()
     values = to_spec_values(intent, catalog=catalog)
@@ -167,7 +168,7 @@ def recommend(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         notes.append(prompts.DEFAULTS_NOTE["scale"])
     try:
         spec = parse_spec(values)
-        rec = services.planning.recommend(spec)
+        rec = services.planning.recommend(spec, catalog)
     except CompassError as exc:
         return {
             "phase": "explore" if state.get("recommendation") else "collect",
@@ -190,7 +191,7 @@ def _choose_with_llm(state: AgentState, runtime: Runtime[Context]) -> UserComman
     """With an LLM configured, let it pick the exploration tool; any failure falls back to the rules."""
     from agent.exploration_llm import choose_command
 
-    services = runtime.context.services
+    services = services_of(runtime.context)
     if services.llm is None:
         return None
     chosen: UserCommand | None = choose_command(services.llm, _last_user_text(state), timeout_s=services.llm_timeout_s)
@@ -230,11 +231,11 @@ def explore(state: AgentState, runtime: Runtime[Context]) -> Command[Literal["de
 def _what_if(
     state: AgentState, runtime: Runtime[Context], command: UserCommand, update: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
-    services = runtime.context.services
+    services = services_of(runtime.context)
     catalog = services.planning.catalog()
     try:
         spec = parse_spec(to_spec_values(_intent(state), catalog=catalog) or {"use_case": DEFAULT_USE_CASE})
-        comparison = services.planning.what_if(spec, [WhatIf(traffic_factor=command.factor)])
+        comparison = services.planning.what_if(spec, [WhatIf(traffic_factor=command.factor)], catalog)
     except CompassError as exc:
         return f"I can't run that what-if: {exc.message}", update
     return replies.comparison_reply(comparison), {**update, "comparison": comparison.model_dump(mode="json")}
@@ -244,7 +245,7 @@ def _show_yaml(state: AgentState, runtime: Runtime[Context], rec: Recommendation
     option = replies.option_by_rank(rec, rank)
     if option is None:
         return f"There is no option {rank}; I have {len(rec.options)}."
-    services = runtime.context.services
+    services = services_of(runtime.context)
     request = DeploymentRequest.from_option(option, rec, target="manifests")
     try:
         bundle = services.deployments.bundle(
@@ -278,7 +279,7 @@ def deploy(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     option = replies.option_by_rank(rec, rank)
     if option is None:
         return {"pending_command": None, "messages": [AIMessage(f"There is no option {rank}.")]}
-    context = runtime.context
+    context = runtime.context or Context()
     question = (
         f"Deploy option {rank}: {option.label}, ${option.cost.monthly_usd:,.0f}/month, "
         f"to the `{context.deploy_target}` target?"
@@ -298,7 +299,7 @@ def deploy(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         messages.append(AIMessage("Not deployed. The recommendation is still here to explore."))
         return {"pending_command": None, "phase": "explore", "messages": messages}
     thread_id = get_config().get("configurable", {}).get("thread_id")
-    services = context.services
+    services = services_of(context)
     request = DeploymentRequest.from_option(
         option, rec, target=context.deploy_target, owner=context.user_id, thread_id=thread_id
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -40,6 +41,17 @@ def build_services(database: Database, *, llm_enabled: bool = True) -> AgentServ
         llm_label=label,
         llm_timeout_s=timeout,
     )
+
+
+@functools.cache
+def default_services() -> AgentServices:
+    """Services from the environment, for callers that give the graph no context (`langgraph dev`)."""
+    from kb.services import ensure_ready
+    from kb.settings import DatabaseSettings
+
+    database = Database.from_settings(DatabaseSettings())
+    ensure_ready(database)
+    return build_services(database)
 
 
 @contextmanager

@@ -14,3 +14,7 @@ class ServiceSettings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Interface the service listens on")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the service listens on")
     stale_price_days: int = Field(default=180, ge=1, description="Prices older than this are reported as stale")
+    workers: int = Field(default=1, ge=1, le=64, description="Worker processes for `compass serve`")
+    turn_concurrency: int = Field(
+        default=4, ge=1, le=256, description="Graph turns run at once per process; more wait (GIL-bound work)"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 from pydantic import BaseModel
 
@@ -35,6 +36,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if prepare_database:
             ensure_ready(db)
+        # Turns are CPU- and GIL-bound: a few at a time finish sooner than forty interleaved ones.
+        to_thread.current_default_thread_limiter().total_tokens = settings.turn_concurrency
         with ExitStack() as stack:
             services = build_services(db)
             app.state.conversation = stack.enter_context(open_conversation(db, services))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from agent.cli import chat_commands, db_commands, deploy_commands, kb_commands, plan_commands
+from agent.cli.eval_command import eval_command
 from agent.cli.serve_command import serve
 
 app = typer.Typer(
@@ -23,3 +24,4 @@ app.command("deploy")(deploy_commands.deploy)
 app.add_typer(deploy_commands.app, name="deployments")
 app.command("chat")(chat_commands.chat)
 app.add_typer(chat_commands.app, name="threads")
+app.command("eval")(eval_command)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
@@ -56,7 +56,7 @@ class Extraction(BaseModel):
         """This message as an edit of the running intent."""
         return IntentUpdate(set=self.intent, replace=self.replace)
 
-    def fields(self) -> list[str]:
+    def found_fields(self) -> list[str]:
         """Fields with a finding, in reading order (a field may repeat)."""
         return [f.field for f in self.findings]
 
@@ -76,6 +76,7 @@ SLOT_ALIASES: Final[Mapping[str, str]] = MappingProxyType(
         "output": "output_tokens",
         "traffic": "qps",
         "rps": "qps",
+        "scale": "users",
         "gpu": "gpus",
         "model": "models",
         "quantisation": "quantization",
@@ -150,9 +151,11 @@ _NUM = re.compile(
     r"(?:(?P<mult>k|mm|m|bn|b)\b|\s*(?P<scale>hundred|thousand|grand|million|mil|billion)\b)?"
 )
 _WORD_NUM = re.compile(
-    rf"\b(?P<lead>(?:(?:{_WORDS_RE})[\s-]+){{1,3}})"
+    rf"\b(?P<lead>(?:half\s+an?|a\s+few|a\s+couple(?:\s+of)?|several|(?:(?:{_WORDS_RE})[\s-]+){{1,3}}))\s*"
     r"(?P<scale>(?:hundred|thousand|million|billion)(?:\s+(?:thousand|million))?)\b"
 )
+_MINUS = re.compile(r"[-\u2212]\s?\$?$")
+_NUMBER_BEFORE = re.compile(r"[0-9](?:[kmb]|bn|k\s*users?)?\s*\$?\s*$|[a-z]$")
 _COUNT = re.compile(rf"(?<![a-z0-9.,])(?P<n>[0-9]{{1,4}}|{_WORDS_RE})\s*{_TIMES}?\s*$")
 
 _SENTENCE_END = re.compile(r"[;!?\n]|\.(?=\s|$)")
@@ -200,6 +203,8 @@ _METRIC_LEFT_ADJACENT = re.compile(
     r"(?:\s*(?:p9[059]|latency|target|of|is|at|:|=|<=?|\u2264|under|below|around|about|max|should\s+be|must\s+be))*"
     r"\s*$"
 )
+_WHOLE_ANSWER = re.compile(r"\b(?:answers?|repl(?:y|ies)|complete[ds]?|finish\w*|done|generat\w*)\b")
+_FIRST_WORDS = re.compile(r"\b(?:start\w*|begin\w*|first|appear\w*|show\w*\s+up)\b")
 _OTHER_UNIT = re.compile(r"\s*(?:%|\$|tok|users?\b|people|rps|qps|req|gpus?\b|dollars?|usd|per\b|/|x\b)")
 
 _CUR_LEFT = re.compile(r"(?:\$|usd|us\$)\s*$")
@@ -224,14 +229,17 @@ _RATE_SHORT = re.compile(
 )
 _RATE_LONG = re.compile(
     r"\s*(?:(?:peak|concurrent|incoming|inference|api|llm)\s+)?"
-    r"(?:requests?|reqs?|queries|query|calls|inferences|completions|prompts|messages|conversations|chats|questions)"
+    r"(?:requests?|reqs?|queries|query|calls|inferences|completions|prompts|messages|conversations|chats|questions"
+    r"|documents|docs|tickets|emails|files|jobs|tasks|transcripts|reports|contracts|articles)"
     r"\s*(?:/|per\b|an?\b|each\b|every\b)\s*(?P<p>s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?|days?)\b"
 )
 _RATE_LEFT = re.compile(
     r"\b(?:qps|rps|request\s+rate|requests\s+per\s+second|throughput\s+of)\b"
     r"(?:\s*(?:of|is|:|=|~|around|about|peak|at))*\s*$"
 )
-_PER_USER = re.compile(r"\s*(?:/|per|each|a|an)\s*(?:user|person|employee|customer|developer|seat)\b")
+_PER_USER = re.compile(
+    r"\s*(?:(?:/|per|each|a|an)\s*(?:user|person|employee|customer|developer|seat)\b|each\b|apiece\b)"
+)
 _PER_USER_LEFT = re.compile(r"\b(?:each|every|per|a|one)\s+(?:user|person|employee|customer|developer)\b")
 
 _USER_NOUNS: Final = (
@@ -273,8 +281,8 @@ _GPU_MAX_LEFT = re.compile(
     r"\b(?:at\s+most|max(?:imum)?(?:\s+of)?|up\s+to|no\s+more\s+than|limit\s+of|cap\s+of|only\s+have|budget\s+of)\s*$"
 )
 _GPUS_RIGHT = re.compile(r"\s*(?:x\s*)?(?:gpus?|cards|accelerators)\b(?P<max>\s*(?:max\b|maximum|tops\b|at\s+most))?")
-_RANGE_BETWEEN = re.compile(r"\s*(?:-|to)\s*$")
-_BETWEEN_AND = re.compile(r"\s*and\s*$")
+_RANGE_BETWEEN = re.compile(r"\s*(?:-|to)\s*(?:\$|usd)?\s*$")
+_BETWEEN_AND = re.compile(r"\s*and\s*(?:\$|usd)?\s*$")
 _BARE_FOLLOW = re.compile(
     r"\s*(?:$|[,.;!?)]|-?ish\b|(?:or|so|maybe|max|maximum|tops|at|roughly|approximately|probably|give|i|we|and|but"
     r"|peak|total|more|less|on|in|i'd|-)\b)"
@@ -284,7 +292,10 @@ _NEGATION = re.compile(
     r"\b(?:no|not|without|avoid\w*|exclud\w*|except|never|ban|banned|skip|non|nor|neither|none)\b|n't\b"
     r"|\binstead\s+of\b|\brather\s+than\b|\bother\s+than\b|\banything\s+but\b|\bbut\s+not\b|\baway\s+from\b"
 )
-_NOT_NEGATION = re.compile(r"\bnot\s+(?:sure|certain)\b|\bno\s+(?:idea|clue)\b|\bdon'?t\s+know\b")
+_NOT_NEGATION = re.compile(
+    r"\bnot\s+(?:sure|certain)\b|\bno\s+(?:idea|clue)\b|\bdon'?t\s+know\b"
+    r"|\b(?:no|not)\s+(?:more|less|fewer|over|under)\s+than\b"
+)
 _NEGATION_RIGHT = re.compile(
     r"(?:'?s)?\s*(?:gpus?\s+)?(?:is|are)?\s*(?:not\s+(?:allowed|ok|okay|an\s+option|available|possible|wanted)"
     r"|out\b|excluded|off\s+the\s+table|banned|a\s+no[\s-]go|forbidden)"
@@ -339,6 +350,8 @@ _PRIORITY_WORDS: Final = (
             r"|\b(?:tight|limited|small|low|modest|shoestring)\s+budget\b|\bbudget[\s-](?:conscious|friendly)\b"
             r"|\bminimi[sz]e\s+(?:the\s+)?(?:costs?|spend\w*)\b|\bsave\s+money\b|\binexpensive\b|\baffordable\b"
             r"|\bfrugal\b|\blowest\s+(?:cost|price)\b"
+            r"|\b(?:keep|keeping|cut|cutting|reduce|reducing|lower|lowering)\s+(?:the\s+|our\s+)?"
+            r"(?:costs?|spend\w*|bills?|prices?)(?:\s+(?:down|low))?\b"
         ),
     ),
     (
@@ -371,6 +384,13 @@ _STRONG_BEFORE: Final = (
 _STRONG_PRIORITY: Final = tuple(
     (priority, re.compile(rf"\b(?:{subject})\b{_STRONG_AFTER}|\b{_STRONG_BEFORE}(?:{subject})\b"))
     for priority, subject in _PRIORITY_SUBJECTS
+)
+_MATTERS: Final = (
+    r"\s+(?:really\s+|also\s+|does\s+)?(?:matters?|counts?|is\s+(?:very\s+|really\s+)?(?:important|critical|crucial|key)"
+    r"|are\s+(?:very\s+)?important)\b"
+)
+_PRIORITY_MATTERS: Final = tuple(
+    (priority, re.compile(rf"\b(?:{subject}){_MATTERS}")) for priority, subject in _PRIORITY_SUBJECTS
 )
 _OVER_OTHER = re.compile(r"over\s+(?:speed|latency|cost|price|quality|accuracy|everything)\b")
 _PRIORITY_BARE: Final = (
@@ -443,8 +463,10 @@ _STEM_PREFIXES: Final = (
 )
 _STEM_WORDS: Final[Mapping[str, str]] = MappingProxyType({"doc": "document", "docs": "document", "pdfs": "pdf"})
 _WORD_TOKEN = re.compile(r"[a-z0-9]+(?:[&;'][a-z0-9]+)*")
-_TYPOGRAPHY: Final = str.maketrans(
-    {"\u2019": "'", "\u2018": "'", "\u2013": "-", "\u2014": "-", "\u00a0": " ", "\u201c": '"', "\u201d": '"'}
+_TYPOGRAPHY: Final[Mapping[int, str]] = MappingProxyType(
+    str.maketrans(
+        {"\u2019": "'", "\u2018": "'", "\u2013": "-", "\u2014": "-", "\u00a0": " ", "\u201c": '"', "\u201d": '"'}
+    )
 )
 
 
@@ -519,8 +541,13 @@ def _rate_divisor(unit: str) -> float:
     return 1.0
 
 
+_VAGUE_LEADS: Final[Mapping[str, float]] = MappingProxyType({"half": 0.5, "few": 3, "couple": 2, "several": 3})
+
+
 def _word_number(match: re.Match[str]) -> float:
-    lead = sum(_SMALL_WORDS[w] for w in re.split(r"[\s-]+", match.group("lead").strip()) if w)
+    words = [w for w in re.split(r"[\s-]+", match.group("lead").strip()) if w]
+    vague = next((_VAGUE_LEADS[w] for w in words if w in _VAGUE_LEADS), None)
+    lead = vague if vague is not None else sum(_SMALL_WORDS[w] for w in words if w in _SMALL_WORDS)
     scale = 1.0
     for word in match.group("scale").split():
         scale *= _SCALES[word]
@@ -544,7 +571,7 @@ class _Scan:
     nums: list[_Num] = field(default_factory=list)
     num_ends: list[int] = field(default_factory=list)
     used_nums: set[int] = field(default_factory=set)
-    mention_ends: dict[int, int] = field(default_factory=dict)
+    mention_ends: dict[str, dict[int, int]] = field(default_factory=dict)
     owned_at: tuple[int, int] | None = None
     owned_count: int | None = None
 
@@ -695,18 +722,26 @@ def _model_facts(model: ModelSpec) -> _ModelFacts:
     return _ModelFacts(model.hf_repo, base, version, variants, frozenset(sizes))
 
 
-def _find_models(scan: _Scan) -> None:
-    facts = [_model_facts(m) for m in scan.catalog.models]
-    canonical = {f.repo: scan.catalog.model(f.repo).hf_repo for f in facts}
-    for model in scan.catalog.models:  # full Hugging Face ids and their part after the slash, exactly
-        for alias in (model.hf_repo.lower(), model.hf_repo.split("/")[-1].lower()):
-            for match in re.finditer(rf"(?<![a-z0-9/]){re.escape(alias)}(?![a-z0-9])", scan.low):
-                if scan.is_free(match.start(), match.end()):
-                    repo = scan.catalog.model(alias).hf_repo
-                    scan.mentions.append(_Mention(match.start(), match.end(), "model", (repo,), match.group(0)))
-                    scan.take(match.start(), match.end())
+@dataclass(frozen=True)
+class _ModelTables:
+    """Per catalog snapshot: model facts, alias patterns and one family pattern per base word."""
+
+    canonical: dict[str, str]
+    aliases: list[tuple[re.Pattern[str], str]]
+    families: list[tuple[re.Pattern[str], list[_ModelFacts]]]
+
+
+def _build_model_tables(catalog: CatalogSnapshot) -> _ModelTables:
+    facts = [_model_facts(m) for m in catalog.models]
+    canonical = {f.repo: catalog.model(f.repo).hf_repo for f in facts}
+    aliases = [
+        (re.compile(rf"(?<![a-z0-9/]){re.escape(alias)}(?![a-z0-9])"), catalog.model(alias).hf_repo)
+        for model in catalog.models
+        for alias in (model.hf_repo.lower(), model.hf_repo.split("/")[-1].lower())
+    ]
     variants = sorted({v for f in facts for v in f.variants}, key=len, reverse=True)
     variant_re = "|".join(re.escape(v) for v in variants) or "(?!)"
+    families = []
     for base in sorted({f.base for f in facts}, key=len, reverse=True):
         pattern = re.compile(
             rf"(?<![a-z0-9/-])(?P<base>{re.escape(base)})"
@@ -715,9 +750,21 @@ def _find_models(scan: _Scan) -> None:
             r"|v[0-9]+(?:\.[0-9]+)?\b|[0-9]{4}\b))*)"
             r"(?![a-z0-9])"
         )
+        families.append((pattern, [f for f in facts if f.base == base]))
+    return _ModelTables(canonical=canonical, aliases=aliases, families=families)
+
+
+def _find_models(scan: _Scan) -> None:
+    tables = scan.catalog.derived("intent.model_tables", _build_model_tables)
+    for pattern, repo in tables.aliases:  # full Hugging Face ids and their part after the slash, exactly
         for match in pattern.finditer(scan.low):
             if scan.is_free(match.start(), match.end()):
-                _resolve_model_mention(scan, match, [f for f in facts if f.base == base], canonical)
+                scan.mentions.append(_Mention(match.start(), match.end(), "model", (repo,), match.group(0)))
+                scan.take(match.start(), match.end())
+    for pattern, candidates in tables.families:
+        for match in pattern.finditer(scan.low):
+            if scan.is_free(match.start(), match.end()):
+                _resolve_model_mention(scan, match, candidates, tables.canonical)
 
 
 def _resolve_model_mention(
@@ -752,10 +799,14 @@ def _resolve_model_mention(
     scan.mentions.append(_Mention(match.start(), match.end(), "model", repos, label))
 
 
-def _chain_start(scan: _Scan, start: int) -> int:
-    """Walk left over a list of names and fillers ("no 8x H100, A100 or L4") to where the list begins."""
-    ends = scan.mention_ends
-    pos = start
+def _group(mention: _Mention) -> str:
+    return "model" if mention.kind == "model" else "gpu"
+
+
+def _chain_start(scan: _Scan, mention: _Mention) -> int:
+    """Walk left over a list of same-kind names and fillers ("no 8x H100, A100 or L4") to where the list begins."""
+    ends = scan.mention_ends.get(_group(mention), {})
+    start = pos = mention.start
     for _ in range(24):
         floor = max(0, pos - 60)
         head = scan.low[floor:pos].rstrip()
@@ -779,7 +830,7 @@ def _chain_start(scan: _Scan, start: int) -> int:
 
 def _negated(scan: _Scan, mention: _Mention) -> bool:
     """'no H100', 'no H100, A100 or L4' (the cue covers the list), 'H100 instead of A100', 'MI300X is out'."""
-    start = _chain_start(scan, mention.start)
+    start = _chain_start(scan, mention)
     return bool(
         _NEGATION.search(scan.words_before(start, 4))
         or _NEGATION.search(scan.words_before(mention.start, 3))
@@ -788,13 +839,14 @@ def _negated(scan: _Scan, mention: _Mention) -> bool:
 
 
 def _only(scan: _Scan, mention: _Mention) -> bool:
-    start = _chain_start(scan, mention.start)
+    start = _chain_start(scan, mention)
     return bool(_ONLY_LEFT.search(scan.low[max(0, start - 30) : start]) or _ONLY_RIGHT.match(scan.low, mention.end))
 
 
 def _apply_mentions(scan: _Scan) -> None:
     owned_counts: list[int] = []
-    scan.mention_ends = {m.end: m.start for m in scan.mentions}
+    for mention in scan.mentions:
+        scan.mention_ends.setdefault(_group(mention), {})[mention.end] = mention.start
     for mention in sorted(scan.mentions, key=lambda m: m.start):
         negated = _negated(scan, mention)
         if mention.kind == "vendor":
@@ -811,7 +863,9 @@ def _apply_mentions(scan: _Scan) -> None:
         scan.add(include, list(mention.names), mention.start, mention.end)
         if _only(scan, mention):
             scan.set_replace(include)
-        chain = _chain_start(scan, mention.start)
+        if mention.count and _GPU_MAX_LEFT.search(scan.low[max(0, mention.start - 30) : mention.start]):
+            scan.set("max_gpus", mention.count, mention.start, mention.end)
+        chain = _chain_start(scan, mention)
         if mention.kind == "gpu" and _OWN_BEFORE_GPU.search(scan.low[max(0, chain - 60) : chain]):
             scan.owned_at = scan.owned_at or (mention.start, mention.end)
             if mention.count:
@@ -837,13 +891,20 @@ def _numbers(scan: _Scan) -> list[_Num]:
             value *= _MULTS[match.group("mult")]
         elif match.group("scale"):
             value *= _SCALES[match.group("scale")]
-        found.append(_Num(match.start(), match.end(), value))
+        start = match.start()
+        minus = _MINUS.search(scan.low, max(0, start - 4), start)
+        if minus and not _NUMBER_BEFORE.search(scan.low, max(0, minus.start() - 24), minus.start()):
+            value, start = -value, minus.start()  # "-5 dollars", "$-5": kept negative so validation rejects it
+        found.append(_Num(start, match.end(), value))
     starts = [n.start for n in found]
     for match in _WORD_NUM.finditer(scan.low):
         index = bisect.bisect_left(starts, match.start())
         if index < len(found) and found[index].start < match.end():
             continue
-        found.append(_Num(match.start(), match.end(), _word_number(match)))
+        value = _word_number(match)
+        if re.search(r"few|couple|several", match.group("lead")):
+            scan.note(f"Read {scan.span(match.start(), match.end())!r} as about {_fmt(value)}.")
+        found.append(_Num(match.start(), match.end(), value))
     found.sort(key=lambda n: n.start)
     return [n for n in found if scan.is_free(n.start, n.end)]
 
@@ -891,6 +952,21 @@ def _range_start(scan: _Scan, index: int, noun: str) -> int:
     return prev.start
 
 
+def _opens_range(scan: _Scan, index: int) -> bool:
+    """Whether this number is the lower bound of a range ("$3000 to $4000 a month") read with the upper one."""
+    if index + 1 >= len(scan.nums):
+        return False
+    num, following = scan.nums[index], scan.nums[index + 1]
+    between = scan.low[num.end : following.start]
+    return scan.is_free(following.start, following.end) and bool(
+        _RANGE_BETWEEN.fullmatch(_CUR_RIGHT.sub("", between, count=1))
+        or (
+            _BETWEEN_AND.fullmatch(between)
+            and scan.low[max(0, num.start - 10) : num.start].strip() in ("between", "between $")
+        )
+    )
+
+
 def _read_power(scan: _Scan, index: int, num: _Num) -> bool:
     unit = _KWH.match(scan.low, num.end)
     if unit:
@@ -926,13 +1002,13 @@ def _read_money(scan: _Scan, index: int, num: _Num) -> bool:
         if factor != 1.0:
             scan.note(f"Read {scan.span(start, period.end())} as about ${_fmt(value)} per month.")
         return scan.set("budget_usd_month", round(value, 2), min(start, _range_start(scan, index, "")), period.end())
-    if not (has_currency or budget_word):
+    if not (has_currency or budget_word) or _opens_range(scan, index):
         return False
     if not budget_word and _CAPEX.search(scan.low[slice(*scan.sentence(num.start))]):
         scan.note(f"Did not read {scan.span(start, end)} as a monthly budget: it sounds like a one-off purchase.")
         scan.take(start, end)
         return True
-    if scan.expecting != "budget_usd_month" and not budget_word:
+    if scan.expecting != "budget_usd_month" and num.value > 0:
         scan.note(f"Read {scan.span(start, end)} as a monthly budget.")
     return scan.set("budget_usd_month", round(num.value, 2), min(start, _range_start(scan, index, "")), end)
 
@@ -969,7 +1045,8 @@ def _read_duration(scan: _Scan, index: int, num: _Num) -> bool:
         return scan.set(scan.expecting, value, num.start, end)
     if not (_GENERIC_LATENCY_LEFT.search(clause) or _GENERIC_LATENCY_RIGHT.match(scan.low, end)):
         return False
-    if value <= 2000:
+    whole = _WHOLE_ANSWER.search(clause) and not _FIRST_WORDS.search(clause)
+    if value <= 2000 and not whole:
         scan.note(f"Read {scan.span(num.start, end)} as the p95 time to first token.")
         return scan.set("ttft_p95_ms", value, num.start, end)
     scan.note(f"Read {scan.span(num.start, end)} as the p95 time for the whole answer (end to end).")
@@ -1093,12 +1170,7 @@ def _bare_answer(scan: _Scan) -> None:
             value, end = num.value / 100, cent.end()
         elif not _BARE_FOLLOW.match(scan.low, num.end):
             continue
-        following = scan.nums[index + 1] if index + 1 < len(scan.nums) else None
-        if (
-            following
-            and scan.is_free(following.start, following.end)
-            and _RANGE_BETWEEN.fullmatch(scan.low[num.end : following.start])
-        ):
+        if _opens_range(scan, index):
             continue  # the upper bound of "500-1000" is read next
         start = _range_start(scan, index, "")
         scan.set(slot, _BARE_CONVERT[slot](value), start, end)
@@ -1144,7 +1216,7 @@ def _priority(scan: _Scan) -> None:
             if "over" in match.group(0).split() and not _OVER_OTHER.search(match.group(0)):
                 continue
             strong.append((match.start(), match.end(), priority))
-    for priority, pattern in _PRIORITY_WORDS:
+    for priority, pattern in (*_PRIORITY_WORDS, *_PRIORITY_MATTERS):
         for match in pattern.finditer(scan.low):
             if not scan.is_free(match.start(), match.end()):
                 continue
@@ -1203,6 +1275,11 @@ def _pricing_and_ownership(scan: _Scan) -> None:
 
 
 def _use_case_phrases(catalog: CatalogSnapshot) -> list[tuple[tuple[str, ...], str]]:
+    """Stemmed phrases per use case, built once per catalog snapshot (extraction runs on every message)."""
+    return catalog.derived("intent.use_case_phrases", _build_use_case_phrases)
+
+
+def _build_use_case_phrases(catalog: CatalogSnapshot) -> list[tuple[tuple[str, ...], str]]:
     known = {t.use_case for t in catalog.templates}
     phrases: list[tuple[tuple[str, ...], str]] = []
     for template in catalog.templates:
@@ -1338,8 +1415,3 @@ def literal_numbers(text: str) -> set[float]:
             found.add(digits * _SCALES[match.group("scale")])
     found.update(_word_number(m) for m in _WORD_NUM.finditer(low))
     return found
-
-
-def iter_findings(extraction: Extraction, name: str) -> Iterator[Finding]:
-    """The findings for one field."""
-    return (f for f in extraction.findings if f.field == name)

@@ -74,18 +74,6 @@ SCALAR_FIELDS: Final = tuple(
     name for name in DeploymentIntent.model_fields if name not in LIST_FIELDS and name != "unknown_fields"
 )
 SLOT_FIELDS: Final = (*SCALAR_FIELDS, *LIST_FIELDS)
-NUMERIC_FIELDS: Final = (
-    "users",
-    "qps",
-    "prompt_tokens",
-    "output_tokens",
-    "ttft_p95_ms",
-    "itl_p95_ms",
-    "e2e_p95_ms",
-    "budget_usd_month",
-    "max_gpus",
-    "power_cost_per_kwh",
-)
 
 
 class IntentUpdate(BaseModel):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, PrivateAttr
 from sqlalchemy import select
@@ -22,6 +23,8 @@ from kb.domain import (
 from kb.errors import NotFoundError
 from kb.orm import GPUPriceRow, GPURow, ModelRow, SLOTemplateRow
 from kb.repositories.convert import row_values
+
+T = TypeVar("T")
 
 
 def model_from_row(row: ModelRow) -> ModelSpec:
@@ -184,6 +187,14 @@ class CatalogSnapshot(BaseModel):
     prices: list[GPUPriceSpec]
     templates: list[SLOTemplateSpec]
     _indexes: dict[str, dict[str, str]] = PrivateAttr(default_factory=dict)
+    _derived: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    def derived(self, key: str, build: Callable[[CatalogSnapshot], T]) -> T:
+        """Data computed from this snapshot (e.g. phrase tables), built once: snapshots never change."""
+        if key not in self._derived:
+            self._derived[key] = build(self)
+        value: T = self._derived[key]
+        return value
 
     def _index(self, kind: str) -> dict[str, str]:
         """Normalised names and aliases -> canonical id, built once per snapshot."""

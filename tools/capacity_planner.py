@@ -32,6 +32,7 @@ from tools.specs import (
     DataSource,
     DeploymentSpec,
     NearMiss,
+    ParetoPoint,
     PlanOption,
     PredictedLatency,
     Recommendation,
@@ -304,9 +305,8 @@ def plan(
         return _option(ev.candidate(i, scores), position[local], resolved, spec, catalog)
 
     options = [option(int(local)) for local in ranking[: spec.top_k]]
-    shortlisted = {int(local): o for local, o in zip(ranking[: spec.top_k], options, strict=True)}
     frontier = pareto_frontier(ev.monthly_usd[viable], ev.predicted[viable, 0], ev.gpus_total[viable])
-    pareto = [shortlisted.get(int(local)) or option(int(local)) for local in frontier]
+    pareto = [_pareto_point(ev, int(viable[local]), position[int(local)]) for local in frontier]
 
     missed = ev.missed_rows()
     ratios = ev.capacity.miss_value[missed] / targets[ev.capacity.miss_metric[missed]]
@@ -386,6 +386,22 @@ def _option(
     )
     option.rationale = explain(option, resolved.slo, qps, spec.priority, spec.budget_usd_month)
     return option
+
+
+def _pareto_point(ev: Evaluation, i: int, rank: int) -> ParetoPoint:
+    model_id, gpu_name, tp, quant = ev.matrix.keys[int(ev.rows[i])]
+    gpus_total = int(ev.gpus_total[i])
+    return ParetoPoint(
+        rank=rank,
+        label=f"{ev.models[model_id].name} on {gpus_total}x {gpu_name} (TP{tp}, {quant.value})",
+        model=model_id,
+        gpu=gpu_name,
+        gpus_total=gpus_total,
+        monthly_usd=float(ev.monthly_usd[i]),
+        ttft_p95_ms=float(ev.predicted[i, 0]),
+        itl_p95_ms=float(ev.predicted[i, 1]),
+        e2e_p95_ms=float(ev.predicted[i, 2]),
+    )
 
 
 def _near_miss(ev: Evaluation, row: int) -> NearMiss:

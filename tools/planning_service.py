@@ -35,13 +35,15 @@ class PlanningService:
         revision = self._catalog[0] if self._catalog is not None else -1
         return self.curve_store.matrix(catalog, traffic, revision)
 
-    def recommend(self, spec: DeploymentSpec) -> Recommendation:
-        catalog = self.catalog()
+    def recommend(self, spec: DeploymentSpec, catalog: CatalogSnapshot | None = None) -> Recommendation:
+        catalog = catalog or self.catalog()
         traffic = resolve_spec(spec, catalog).traffic
         return plan(spec, catalog, self.curves(catalog, traffic))
 
-    def what_if(self, base: DeploymentSpec, changes: Sequence[WhatIf]) -> ScenarioComparison:
-        catalog = self.catalog()
+    def what_if(
+        self, base: DeploymentSpec, changes: Sequence[WhatIf], catalog: CatalogSnapshot | None = None
+    ) -> ScenarioComparison:
+        catalog = catalog or self.catalog()
         return compare(base, changes, catalog, lambda traffic: self.curves(catalog, traffic))
 
     def compare(self, specs: Sequence[tuple[str, DeploymentSpec]]) -> ScenarioComparison:

@@ -224,6 +224,20 @@ class NearMiss(BaseModel):
     summary: str
 
 
+class ParetoPoint(BaseModel):
+    """One configuration on the cost vs p95 TTFT frontier (enough to draw and label the chart)."""
+
+    rank: int = Field(description="Its place in the full ranking")
+    label: str
+    model: str
+    gpu: str
+    gpus_total: int
+    monthly_usd: float
+    ttft_p95_ms: float
+    itl_p95_ms: float
+    e2e_p95_ms: float
+
+
 class Recommendation(BaseModel):
     spec: ResolvedSpec
     priority: Priority
@@ -231,7 +245,7 @@ class Recommendation(BaseModel):
     options: list[PlanOption]
     total_viable: int
     considered: int
-    pareto: list[PlanOption] = Field(description="Cost vs p95 TTFT frontier among viable options")
+    pareto: list[ParetoPoint] = Field(description="Cost vs p95 TTFT frontier among all viable options")
     near_misses: list[NearMiss] = Field(default_factory=list)
     relaxations: list[str] = Field(default_factory=list)
     tie_break: str

@@ -7,7 +7,13 @@ import importlib
 import platform
 import sys
 
-SUITES = {"kb": "tests.bench.bench_kb", "planner": "tests.bench.bench_planner"}
+SUITES = {
+    "kb": "tests.bench.bench_kb",
+    "planner": "tests.bench.bench_planner",
+    "deploy": "tests.bench.bench_deploy",
+    "agent": "tests.bench.bench_agent",
+    "simulator": "simulator.bench",
+}
 
 
 def main() -> int:

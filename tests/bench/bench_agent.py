@@ -1,0 +1,89 @@
+"""Agent figures: one graph turn with checkpoint write on both databases; 50 parallel REST conversations."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import tempfile
+import threading
+import time
+
+import httpx
+import uvicorn
+
+from agent.api.app import create_app
+from agent.runtime import build_services, open_conversation
+from kb.services import ensure_ready
+from tests.bench.common import fmt_ms, fresh_database, percentile
+from tools.deploy.local import free_port
+
+TURNS = ["TTFT 200 ms", "compare 1 and 2", "TTFT 300 ms", "only L4s", "why this one?", "no H100"]
+
+
+def _graph_turns() -> list[str]:
+    lines = []
+    for backend in ("sqlite", "postgresql"):
+        with fresh_database(backend) as db:
+            ensure_ready(db)
+            with open_conversation(db, build_services(db, llm_enabled=False)) as conversation:
+                thread = conversation.create_thread("bench").id
+                conversation.send(thread, "bench", "customer support chatbot for 1000 users")
+                samples = []
+                for i in range(60):
+                    start = time.perf_counter()
+                    conversation.send(thread, "bench", TURNS[i % len(TURNS)])
+                    samples.append((time.perf_counter() - start) * 1000)
+            lines.append(
+                f"| one graph turn (rules extraction, planner, checkpoint write) | {backend} "
+                f"| {fmt_ms(statistics.median(samples))} | **{fmt_ms(percentile(samples, 95))}** "
+                f"| 60 turns cycling {len(TURNS)} edits/explorations on one thread |"
+            )
+    return lines
+
+
+async def _conversation(client: httpx.AsyncClient, users: int, samples: list[float], think_s: float) -> bool:
+    thread = (await client.post("/api/v1/threads", json={})).json()["id"]
+    await asyncio.sleep(think_s * (users % 10) / 10)  # users arrive spread over one think time
+    for text in (f"customer support chatbot for {users} users", "TTFT 300 ms", "compare 1 and 2"):
+        await asyncio.sleep(think_s)
+        start = time.perf_counter()
+        response = await client.post(f"/api/v1/threads/{thread}/messages", json={"text": text})
+        samples.append((time.perf_counter() - start) * 1000)
+        response.raise_for_status()
+    state = (await client.get(f"/api/v1/threads/{thread}")).json()
+    return bool(state["values"]["recommendation"]["spec"]["users"] == users)
+
+
+def _parallel_rest(think_s: float) -> list[str]:
+    with fresh_database("sqlite") as db, tempfile.TemporaryDirectory() as tmp:
+        ensure_ready(db)
+        os.environ["COMPASS_DEPLOY_STATE_DIR"] = tmp
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(create_app(db), host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.05)
+        samples: list[float] = []
+
+        async def main() -> list[bool]:
+            limits = httpx.Limits(max_connections=50)
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits) as client:
+                return await asyncio.gather(*(_conversation(client, 1000 + i, samples, think_s) for i in range(50)))
+
+        start = time.perf_counter()
+        own = asyncio.run(main())
+        wall = time.perf_counter() - start
+        server.should_exit = True
+        thread.join(timeout=10)
+    return [
+        f"| 50 conversations in parallel over REST, 3 turns each, {think_s:g} s think time between turns | sqlite "
+        f"| {fmt_ms(statistics.median(samples))} | **{fmt_ms(percentile(samples, 95))}** | {sum(own)}/50 threads "
+        f"saw only their own user count (no cross-talk); {wall:.1f} s wall |"
+    ]
+
+
+def run() -> list[str]:
+    header = ["| figure | database | p50 | p95 | notes |", "|---|---|---|---|---|"]
+    return header + _graph_turns() + _parallel_rest(think_s=2.0) + _parallel_rest(think_s=0.0)

@@ -97,10 +97,9 @@ class Conversation:
     def create_thread(self, owner: str, *, thread_id: str | None = None, title: str = "") -> ThreadInfo:
         with self.services.database.session() as session:
             if thread_id is not None:
-                try:
-                    return threads.get(session, thread_id, owner=owner)
-                except Exception:  # noqa: BLE001 - not found (or not theirs) -> create below or refuse
-                    pass
+                existing = threads.find(session, thread_id)
+                if existing is not None:
+                    return threads.get(session, thread_id, owner=owner)  # someone else's: not found
             return threads.create(session, thread_id or uuid.uuid4().hex, owner, title)
 
     def thread(self, thread_id: str, owner: str) -> ThreadInfo:

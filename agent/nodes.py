@@ -272,10 +272,11 @@ def _approved(decision: Any) -> bool:
 def deploy(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Ask for explicit approval (an interrupt; never inferred from message text), then deploy and probe."""
     raw = state.get("pending_command") or {}
-    rank = (raw.get("options") or [1])[0]
     if not state.get("recommendation"):
         return {"pending_command": None, "messages": [AIMessage("There is nothing to deploy yet.")]}
     rec = Recommendation.model_validate(state["recommendation"])
+    pick = raw.get("pick")
+    rank = replies.pick_rank(rec, str(pick)) if pick else (raw.get("options") or [1])[0]
     option = replies.option_by_rank(rec, rank)
     if option is None:
         return {"pending_command": None, "messages": [AIMessage(f"There is no option {rank}.")]}

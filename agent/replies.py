@@ -53,6 +53,17 @@ def recommendation_reply(rec: Recommendation, notes: list[str]) -> str:
     return "\n".join(lines)
 
 
+def pick_rank(rec: Recommendation, pick: str) -> int:
+    """The rank of the cheapest / fastest / best shown option."""
+    if not rec.options:
+        return 1
+    if pick == "cheapest":
+        return min(rec.options, key=lambda o: (o.cost.monthly_usd, o.rank)).rank
+    if pick == "fastest":
+        return min(rec.options, key=lambda o: (o.predicted.ttft_p95_ms, o.rank)).rank
+    return rec.options[0].rank
+
+
 def option_by_rank(rec: Recommendation, rank: int) -> PlanOption | None:
     return next((o for o in rec.options if o.rank == rank), None)
 

@@ -320,8 +320,15 @@ def plan(
         message += f"; showing the top {len(options)} for {spec.priority.value} priority."
     elif ev.considered == 0:
         message = "No configuration could be evaluated: no benchmark or estimate covers this model/GPU selection."
+    elif over_budget_cost.size:
+        message = (
+            f"{int(over_budget_cost.size)} configurations meet every p95 SLO, but none within "
+            f"${spec.budget_usd_month or 0:,.0f}/month: the cheapest costs ${float(over_budget_cost.min()):,.0f}/month."
+        )
+    elif ev.over_gpu_cap:
+        message = f"{ev.over_gpu_cap} configurations meet every p95 SLO, but all need more than {spec.max_gpus} GPUs."
     else:
-        closest = near[0].summary if near else "every SLO-meeting option is over budget or over the GPU cap"
+        closest = near[0].summary if near else "none"
         message = f"Nothing meets all p95 SLOs among {ev.considered} configurations. Closest: {closest}."
     return Recommendation(
         spec=resolved,
@@ -430,6 +437,13 @@ def _relaxations(
 ) -> list[str]:
     """Single changes that would make at least one option appear."""
     out: list[str] = []
+    if over_budget_cost.size:
+        cheapest = float(over_budget_cost.min())
+        out.append(f"raise the budget to ${math.ceil(cheapest):,}/month (from ${spec.budget_usd_month or 0:,.0f})")
+    if ev.over_gpu_cap:
+        out.append(f"allow more than {spec.max_gpus} GPUs ({ev.over_gpu_cap} configurations need more)")
+    if out:
+        return out  # the SLOs are not what rules everything out
     targets = {"ttft": slo.ttft_p95_ms, "itl": slo.itl_p95_ms, "e2e": slo.e2e_p95_ms}
     for index, (metric, label) in enumerate((("ttft", "TTFT"), ("itl", "ITL"), ("e2e", "E2E"))):
         needed = ev.capacity.miss_value[missed][ev.capacity.miss_metric[missed] == index]
@@ -438,11 +452,6 @@ def _relaxations(
                 f"relax p95 {label} to {math.ceil(float(needed.min()))} ms (from {targets[metric]:.0f} ms) for the "
                 "closest configuration; check the other targets still hold"
             )
-    if over_budget_cost.size:
-        cheapest = float(over_budget_cost.min())
-        out.append(f"raise the budget to ${math.ceil(cheapest):,}/month (from ${spec.budget_usd_month or 0:,.0f})")
-    if ev.over_gpu_cap:
-        out.append(f"allow more than {spec.max_gpus} GPUs ({ev.over_gpu_cap} configurations need more)")
     if spec.gpus or spec.exclude_gpus:
         out.append("widen the GPU filter")
     return out

@@ -29,6 +29,11 @@ def create(session: Session, thread_id: str, owner: str, title: str = "") -> Thr
     return ThreadInfo.model_validate(row_values(row, skip=frozenset()))
 
 
+def find(session: Session, thread_id: str) -> ThreadInfo | None:
+    row = session.get(ThreadRow, thread_id)
+    return None if row is None else ThreadInfo.model_validate(row_values(row, skip=frozenset()))
+
+
 def get(session: Session, thread_id: str, *, owner: str) -> ThreadInfo:
     """The thread, only for its owner: someone else's thread is reported as not found (no existence leak)."""
     row = session.get(ThreadRow, thread_id)

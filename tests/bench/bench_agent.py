@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 
 import httpx
-import uvicorn
 
-from agent.api.app import create_app
 from agent.runtime import build_services, open_conversation
 from kb.services import ensure_ready
 from tests.bench.common import fmt_ms, fresh_database, percentile
@@ -55,30 +54,42 @@ async def _conversation(client: httpx.AsyncClient, users: int, samples: list[flo
     return bool(state["values"]["recommendation"]["spec"]["users"] == users)
 
 
-def _parallel_rest(think_s: float) -> list[str]:
-    with fresh_database("sqlite") as db, tempfile.TemporaryDirectory() as tmp:
-        ensure_ready(db)
-        os.environ["COMPASS_DEPLOY_STATE_DIR"] = tmp
+def _parallel_rest(think_s: float, workers: int) -> list[str]:
+    """Starts `compass serve` as users would (a separate process, `workers` worker processes) on a fresh database."""
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/compass.db"
+        from kb.db import Database
+
+        ensure_ready(Database(url))
         port = free_port()
-        server = uvicorn.Server(uvicorn.Config(create_app(db), host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
-        samples: list[float] = []
+        env = {**os.environ, "COMPASS_DATABASE_URL": url, "COMPASS_DEPLOY_STATE_DIR": tmp, "COMPASS_UI": "0"}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "agent.cli.main", "serve", "--port", str(port), "--workers", str(workers)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            samples: list[float] = []
 
-        async def main() -> list[bool]:
-            limits = httpx.Limits(max_connections=50)
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits) as client:
-                return await asyncio.gather(*(_conversation(client, 1000 + i, samples, think_s) for i in range(50)))
+            async def main() -> list[bool]:
+                limits = httpx.Limits(max_connections=50)
+                async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120, limits=limits) as c:
+                    return await asyncio.gather(*(_conversation(c, 1000 + i, samples, think_s) for i in range(50)))
 
-        start = time.perf_counter()
-        own = asyncio.run(main())
-        wall = time.perf_counter() - start
-        server.should_exit = True
-        thread.join(timeout=10)
+            start = time.perf_counter()
+            own = asyncio.run(main())
+            wall = time.perf_counter() - start
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
     return [
-        f"| 50 conversations in parallel over REST, 3 turns each, {think_s:g} s think time between turns | sqlite "
+        f"| 50 parallel REST conversations, 3 turns each, {think_s:g} s think time, {workers} worker(s) | sqlite "
         f"| {fmt_ms(statistics.median(samples))} | **{fmt_ms(percentile(samples, 95))}** | {sum(own)}/50 threads "
         f"saw only their own user count (no cross-talk); {wall:.1f} s wall |"
     ]
@@ -86,4 +97,10 @@ def _parallel_rest(think_s: float) -> list[str]:
 
 def run() -> list[str]:
     header = ["| figure | database | p50 | p95 | notes |", "|---|---|---|---|---|"]
-    return header + _graph_turns() + _parallel_rest(think_s=2.0) + _parallel_rest(think_s=0.0)
+    return (
+        header
+        + _graph_turns()
+        + _parallel_rest(think_s=2.0, workers=2)
+        + _parallel_rest(think_s=2.0, workers=1)
+        + _parallel_rest(think_s=0.0, workers=2)
+    )

@@ -14,7 +14,14 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def env(db: Database, monkeypatch: pytest.MonkeyPatch) -> Database:
+def env(seeded_db: Database, monkeypatch: pytest.MonkeyPatch) -> Database:
+    """A seeded catalog (no estimates, so the CLI's start-up has nothing to do)."""
+    monkeypatch.setenv("COMPASS_DATABASE_URL", seeded_db.url)
+    return seeded_db
+
+
+@pytest.fixture
+def empty_env(db: Database, monkeypatch: pytest.MonkeyPatch) -> Database:
     monkeypatch.setenv("COMPASS_DATABASE_URL", db.url)
     return db
 
@@ -41,7 +48,7 @@ def test_every_command_has_help(command: tuple[str, ...]) -> None:
     assert "Usage" in result.output
 
 
-def test_seed_twice_says_nothing_changed(env: Database) -> None:
+def test_seed_twice_says_nothing_changed(empty_env: Database) -> None:
     first = runner.invoke(app, ["kb", "seed"])
     second = runner.invoke(app, ["kb", "seed"])
     assert first.exit_code == 0 and "inserted" in first.output

@@ -10,8 +10,8 @@ tensor-parallel size.
 from __future__ import annotations
 
 from simulator.app import create_app, run_simulator
-from simulator.config import LatencySource, SimulatorConfig
+from simulator.config import SIMULATOR_VERSION, LatencySource, SimulatorConfig
 
 __all__ = ["LatencySource", "SimulatorConfig", "__version__", "create_app", "run_simulator"]
 
-__version__ = "0.1.0"
+__version__ = SIMULATOR_VERSION

@@ -93,6 +93,12 @@ class SimulatorConfig(BaseSettings):
     prefill_ms_per_token: Annotated[float, Field(ge=0)] = Field(
         default=0.0, description="Flat model only: added to TTFT_MS per prompt token"
     )
+    sim_client_overhead_ms: Annotated[float, Field(ge=0, le=1000)] = Field(
+        default=3.0,
+        description="Client-side share of a benchmark's TTFT (building and sending the request, parsing the "
+        "first SSE event: about 3 ms for the official openai Python client, 1-2 ms for raw httpx/aiohttp); the "
+        "first token is sent this much sooner so clients observe the benchmark's client-measured TTFT",
+    )
     shutdown_timeout_s: Annotated[float, Field(ge=0, le=3600)] = Field(
         default=30.0, description="How long in-flight requests may finish after SIGTERM"
     )

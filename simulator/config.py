@@ -60,7 +60,7 @@ class SimulatorConfig(BaseSettings):
     tensor_parallel_size: Annotated[int, Field(ge=1, le=64)] = 1
     benchmarks_path: Path | None = Field(default=None, description="JSON file: a list of BenchmarkRecord objects")
     compass_database_url: str | None = Field(
-        default=None, description="Read by callers that pass a database-backed LatencySource; unused otherwise"
+        default=None, description="Compass database to read benchmark rows from when BENCHMARKS_PATH is not set"
     )
     max_num_seqs: Annotated[int, Field(ge=1, le=65536)] = 256
     max_model_len: Annotated[int, Field(ge=16)] = 8192

@@ -52,6 +52,27 @@ def file_latency_source(path: Path) -> LatencySource:
     return source
 
 
+def database_latency_source(url: str) -> LatencySource:
+    """A `LatencySource` reading the Compass database at `url` (read-only; imported lazily so the container image,
+    which ships without SQLAlchemy, never needs it)."""
+
+    def source(model: str, gpu: str, tp: int) -> Sequence[BenchmarkRecord]:
+        from kb.db import Database
+        from kb.repositories import benchmarks as bench_repo
+
+        database = Database(url)
+        try:
+            with database.session() as session:
+                page = bench_repo.search(
+                    session, bench_repo.BenchmarkFilter(hardware=gpu, hardware_count=tp), limit=100_000
+                )
+        finally:
+            database.dispose()
+        return bench_repo.prefer_real(page.items)
+
+    return source
+
+
 def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
@@ -79,6 +100,8 @@ def build_latency_model(config: SimulatorConfig, source: LatencySource | None = 
     """The latency model for `config`: fitted to benchmark rows when there are any, else flat figures."""
     if source is None and config.benchmarks_path is not None:
         source = file_latency_source(config.benchmarks_path)
+    elif source is None and config.compass_database_url:
+        source = database_latency_source(config.compass_database_url)
     shape = {"prefill_ms_per_token": config.prefill_ms_per_token, "load_factor": config.sim_load_factor}
     seqs = config.max_num_seqs
     if source is None:

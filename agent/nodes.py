@@ -19,6 +19,7 @@ from agent.state import AgentState, upgrade_state
 from kb.errors import CompassError
 from tools.capacity_planner import parse_spec
 from tools.deploy.request import DeploymentRequest
+from tools.manifest_renderer import RenderRequest, render_manifests
 from tools.specs import Recommendation
 from tools.whatif import WhatIf
 
@@ -248,13 +249,12 @@ def _show_yaml(state: AgentState, runtime: Runtime[Context], rec: Recommendation
     services = services_of(runtime.context)
     request = DeploymentRequest.from_option(option, rec, target="manifests")
     try:
-        bundle = services.deployments.bundle(
-            "preview-" + str(rank), request, services.planning.catalog(), simulator=False
+        rendered = render_manifests(
+            services.deployments, RenderRequest(request=request, deployment_id=f"option-{rank}")
         )
     except CompassError as exc:
         return f"I couldn't render the manifests: {exc.message}"
-    kinds = ", ".join(f"{o.kind} {o.name}" for o in bundle)
-    return f"Validated manifests for option {rank} ({kinds}):\n\n```yaml\n{bundle.to_yaml()}```"
+    return f"Validated manifests for option {rank} ({', '.join(rendered.objects)}):\n\n```yaml\n{rendered.yaml}```"
 
 
 # --- deploy -----------------------------------------------------------------------------------------------------

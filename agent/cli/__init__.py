@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from agent.cli import chat_commands, db_commands, deploy_commands, kb_commands, plan_commands, simulate_command
+from agent.cli import (
+    chat_commands,
+    db_commands,
+    deploy_commands,
+    kb_commands,
+    manifest_commands,
+    plan_commands,
+    simulate_command,
+)
 from agent.cli.eval_command import eval_command
 from agent.cli.serve_command import serve
 
@@ -22,6 +30,7 @@ app.command("compare")(plan_commands.compare)
 app.command("plan")(plan_commands.plan_command)
 app.command("deploy")(deploy_commands.deploy)
 app.add_typer(deploy_commands.app, name="deployments")
+app.add_typer(manifest_commands.app, name="manifests")
 app.command("chat")(chat_commands.chat)
 app.command("simulate")(simulate_command.simulate)
 app.add_typer(chat_commands.app, name="threads")

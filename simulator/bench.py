@@ -189,7 +189,13 @@ class LowLoad:
 def run_low_load(ttft_ms: float, itl_ms: float, requests: int, output_tokens: int) -> LowLoad:
     import openai
 
-    env = {"MODEL_NAME": MODEL, "TTFT_MS": str(ttft_ms), "ITL_MS": str(itl_ms), "SIM_SEED": "1"}
+    env = {
+        "MODEL_NAME": MODEL,
+        "TTFT_MS": str(ttft_ms),
+        "ITL_MS": str(itl_ms),
+        "SIM_SEED": "1",
+        "COMPASS_DATABASE_URL": "",
+    }
     with server_process(env) as (url, _):
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="none", max_retries=0)
         client.completions.create(model=MODEL, prompt="warm up", max_tokens=2)

@@ -133,6 +133,7 @@ def flat_config(**kw: object) -> SimulatorConfig:
         "sim_jitter": 0.0,
         "max_model_len": 4096,
         "shutdown_timeout_s": 5.0,
+        "compass_database_url": None,  # hermetic: ignore a developer's COMPASS_DATABASE_URL
     }
     base.update(kw)
     return SimulatorConfig(**base)  # type: ignore[arg-type]

@@ -393,7 +393,10 @@ def test_benchmark_backed_server_and_env_config(tmp_path: Path, monkeypatch: pyt
         assert r.usage is not None and r.usage.completion_tokens == 4
 
 
-def test_bad_configuration_fails_fast(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_configuration_fails_fast(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COMPASS_DATABASE_URL", raising=False)
     with pytest.raises(ConfigurationError, match="no latency data"):
         create_app(SimulatorConfig(model_name="m"))
     assert main(["--model", "m", "--gpu", "H100"]) == 2

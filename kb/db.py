@@ -66,6 +66,8 @@ class Database:
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _enable_sqlite_foreign_keys)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Reads that need no transaction skip BEGIN/COMMIT: one round trip per query on PostgreSQL.
+        self.read_sessions = sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"))
 
     @classmethod
     def from_settings(cls, settings: DatabaseSettings | None = None) -> Database:
@@ -77,6 +79,15 @@ class Database:
         """A session in one transaction: committed on success, rolled back on any error."""
         try:
             with self.sessions.begin() as session:
+                yield session
+        except OperationalError as exc:
+            raise DatabaseUnavailableError(self._unavailable_message(exc)) from exc
+
+    @contextmanager
+    def reader(self) -> Iterator[Session]:
+        """A session for reads only, in autocommit mode (no transaction): the fast path for hot lookups."""
+        try:
+            with self.read_sessions() as session:
                 yield session
         except OperationalError as exc:
             raise DatabaseUnavailableError(self._unavailable_message(exc)) from exc

@@ -254,9 +254,13 @@ class AuditRow(Base):
 
 
 class ThreadRow(Base):
-    """A conversation thread and its owner; the graph state itself lives in LangGraph's checkpoint tables."""
+    """A conversation and its owner; the graph state itself lives in LangGraph's checkpoint tables.
 
-    __tablename__ = "threads"
+    Named `conversations` because Chainlit's data layer needs the name `threads` (see `kb.orm_chainlit`); a chat in
+    the UI has the same id in both tables.
+    """
+
+    __tablename__ = "conversations"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner: Mapped[str] = mapped_column(String(255), index=True)
@@ -265,3 +269,7 @@ class ThreadRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+# Chainlit's tables share this metadata, so `Base.metadata` always describes the whole schema Alembic manages.
+from kb import orm_chainlit as orm_chainlit  # noqa: E402

@@ -33,7 +33,7 @@ class BenchmarkQueryResult(BaseModel):
 
 def query_benchmarks(database: Database, query: BenchmarkQuery) -> BenchmarkQueryResult:
     """Look up benchmark rows; names are resolved against the catalog first (typos get suggestions)."""
-    with database.session() as session:
+    with database.reader() as session:
         model = get_model(session, query.model).hf_repo if query.model else None
         hardware = get_gpu(session, query.hardware).name if query.hardware else None
         if model and hardware and query.hardware_count and query.prompt_tokens and query.output_tokens:

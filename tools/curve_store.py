@@ -120,7 +120,7 @@ class CurveStore:
 
     def curves(self, catalog: CatalogSnapshot, traffic: TrafficProfile) -> Mapping[CurveKey, LoadCurve]:
         profile = (traffic.prompt_tokens, traffic.output_tokens)
-        with self._database.session() as session:
+        with self._database.reader() as session:
             current = bench_repo.revision(session)
             cached = self._table.get(profile)
             if cached is None or cached[0] != current:

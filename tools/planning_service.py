@@ -25,7 +25,7 @@ class PlanningService:
 
     def catalog(self) -> CatalogSnapshot:
         """The catalog, reloaded only when a seed or edit moved its revision counter."""
-        with self.database.session() as session:
+        with self.database.reader() as session:
             revision = revisions.current(session, "catalog")
             if self._catalog is None or self._catalog[0] != revision:
                 self._catalog = (revision, load_snapshot(session))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import kb.orm_chainlit  # noqa: F401 - registers Chainlit's tables on Base.metadata
 from kb.orm import Base
 
 target_metadata = Base.metadata

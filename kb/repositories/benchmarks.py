@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Row, Table, bindparam, delete, func, select, text, tuple_
@@ -15,6 +15,7 @@ from kb.orm import BenchmarkRow
 from kb.repositories import revisions
 
 Percentile = Literal["mean", "p90", "p95", "p99"]
+M = TypeVar("M", bound=BaseModel)
 REAL_SOURCES = (BenchmarkSource.MEASURED.value, BenchmarkSource.IMPORTED.value)
 _STATS = ("ttft", "itl", "e2e", "tps")
 _TABLE = cast(Table, BenchmarkRow.__table__)
@@ -44,23 +45,42 @@ def record_to_values(record: BenchmarkRecord) -> dict[str, Any]:
     return values
 
 
-def values_to_record(values: Any) -> BenchmarkRecord:
-    """Build a record from a table row (ORM row, Core row or mapping).
+_RECORD_FIELDS = frozenset(BenchmarkRecord.model_fields)
+_STATS_FIELDS = frozenset(LatencyStats.model_fields)
 
-    Rows were validated on the way in, so they are constructed without re-validation: lookups stay fast.
+
+def _trusted(cls: type[M], data: dict[str, Any], fields: frozenset[str]) -> M:
+    """An instance from already-validated data (a database row), without re-validation: lookups stay fast.
+
+    Equivalent to `model_construct` with every field given, at a fraction of its cost.
     """
-    data = dict(values._mapping) if isinstance(values, Row) else dict(values)
-    for name in _STATS:
-        parts = {pct: data.pop(f"{name}_{pct}") for pct in ("mean", "p90", "p95", "p99")}
-        data[f"{name}_ms" if name != "tps" else name] = (
-            None if parts["mean"] is None else LatencyStats.model_construct(**parts)
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", data)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(fields))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
+
+
+def values_to_record(values: Any) -> BenchmarkRecord:
+    """Build a record from a table row (ORM row, Core row or mapping); rows were validated on the way in."""
+    row = values._mapping if isinstance(values, Row) else values
+    data = {name: row[name] for name in _SCALARS}
+    for name, key in (("ttft", "ttft_ms"), ("itl", "itl_ms"), ("e2e", "e2e_ms"), ("tps", "tps")):
+        mean = row[f"{name}_mean"]
+        data[key] = (
+            None
+            if mean is None
+            else _trusted(
+                LatencyStats,
+                {"mean": mean, "p90": row[f"{name}_p90"], "p95": row[f"{name}_p95"], "p99": row[f"{name}_p99"]},
+                _STATS_FIELDS,
+            )
         )
-    data.pop("id", None)
-    data.pop("updated_at", None)
     data["load_kind"] = LoadKind(data["load_kind"])
     data["source"] = BenchmarkSource(data["source"])
     data["quantization"] = Quantization(data["quantization"])
-    return BenchmarkRecord.model_construct(**data)
+    return _trusted(BenchmarkRecord, data, _RECORD_FIELDS)
 
 
 # Built once: SQLAlchemy caches the compiled statement, so a lookup only binds parameters.
@@ -273,6 +293,17 @@ def revision(session: Session) -> int:
     return revisions.current(session, "benchmarks")
 
 
+def _copy_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Bulk load through PostgreSQL's COPY (an order of magnitude faster than multi-row INSERT)."""
+    if not rows:
+        return
+    columns = [c.key for c in _TABLE.columns if c.key not in {"id", "updated_at"}]
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(f"COPY benchmarks ({', '.join(columns)}) FROM STDIN") as copy:  # type: ignore[union-attr]
+        for values in rows:
+            copy.write_row([values[c] for c in columns])
+
+
 def replace_estimates(session: Session, rows: Iterable[dict[str, Any]]) -> UpsertCounts:
     """Swap every estimated row for `rows` (column values, see `record_to_values`) in one go.
 
@@ -286,19 +317,15 @@ def replace_estimates(session: Session, rows: Iterable[dict[str, Any]]) -> Upser
             select(*(_TABLE.c[k] for k in _FULL_KEY)).where(_TABLE.c.source.in_(REAL_SOURCES))
         ).all()
     }
-    batch: list[dict[str, Any]] = []
-    for values in rows:
-        if tuple(values[k] for k in _FULL_KEY) in real:
-            counts.kept_real += 1
-            continue
-        batch.append(values)
-        if len(batch) >= 5000:
-            session.execute(_TABLE.insert(), batch)
-            counts.inserted += len(batch)
-            batch = []
-    if batch:
-        session.execute(_TABLE.insert(), batch)
-        counts.inserted += len(batch)
+    candidates = list(rows)
+    fresh = [values for values in candidates if tuple(values[k] for k in _FULL_KEY) not in real]
+    counts.kept_real = len(candidates) - len(fresh)
+    if session.get_bind().dialect.name == "postgresql":
+        _copy_rows(session, fresh)
+    else:
+        for start in range(0, len(fresh), 5000):
+            session.execute(_TABLE.insert(), fresh[start : start + 5000])
+    counts.inserted = len(fresh)
     bump_revision(session)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("ANALYZE benchmarks"))

@@ -64,7 +64,7 @@ def bench_exact_lookup(rows: int = 100_000) -> list[str]:
             cycle = iter(keys * 10)
 
             def lookup(db=db, cycle=cycle) -> None:
-                with db.session() as s:
+                with db.reader() as s:
                     assert repo.find_exact(s, next(cycle))
 
             t = timed(lookup, repeat=2000)
@@ -73,7 +73,7 @@ def bench_exact_lookup(rows: int = 100_000) -> list[str]:
             )
 
             def lookup_miss(db=db, miss=miss) -> None:
-                with db.session() as s:
+                with db.reader() as s:
                     repo.find_exact(s, miss)
 
             m = timed(lookup_miss, repeat=1000)

@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,11 +22,20 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def _enable_sqlite_foreign_keys(dbapi_connection: object, _record: object) -> None:
+    # SQLAlchemy, not pysqlite, decides when transactions begin (see _begin_immediately).
+    dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _begin_immediately(connection: Connection) -> None:
+    """Write transactions take SQLite's write lock up front: a deferred transaction that later upgrades its lock
+    fails at once with "database is locked" when another writer is active, whatever the busy timeout."""
+    if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def describe_url(url: str) -> str:
@@ -65,6 +74,7 @@ class Database:
             raise ConfigurationError(f"cannot use database URL {describe_url(url)}: {exc}") from exc
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _enable_sqlite_foreign_keys)
+            event.listen(self.engine, "begin", _begin_immediately)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # Reads that need no transaction skip BEGIN/COMMIT: one round trip per query on PostgreSQL.
         self.read_sessions = sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"))

@@ -64,7 +64,7 @@ class DeploymentService:
 
     def deploy(self, request: DeploymentRequest, progress: Progress | None = None) -> DeploymentRecord:
         say = progress or (lambda _message: None)
-        with self.database.session() as session:
+        with self.database.reader() as session:
             catalog = load_snapshot(session)
             model, gpu = catalog.model(request.model), catalog.gpu(request.gpu)
             request = request.model_copy(update={"model": model.hf_repo, "gpu": gpu.name})
@@ -109,7 +109,7 @@ class DeploymentService:
 
     def simulator_rows(self, request: DeploymentRequest, catalog: CatalogSnapshot) -> list[BenchmarkRecord]:
         """Benchmark rows the simulator replays: every profile stored for this model/GPU/TP/format, else estimates."""
-        with self.database.session() as session:
+        with self.database.reader() as session:
             page = bench_repo.search(
                 session,
                 bench_repo.BenchmarkFilter(
@@ -226,7 +226,7 @@ class DeploymentService:
     # --- day two ------------------------------------------------------------------------------------------
 
     def get(self, deployment_id: str, *, owner: str | None = None) -> DeploymentRecord:
-        with self.database.session() as session:
+        with self.database.reader() as session:
             return records.get(session, deployment_id, owner=owner)
 
     def status(self, deployment_id: str, *, owner: str | None = None) -> DeploymentRecord:
@@ -239,7 +239,7 @@ class DeploymentService:
         return record
 
     def list_deployments(self, *, owner: str | None = None) -> list[DeploymentRecord]:
-        with self.database.session() as session:
+        with self.database.reader() as session:
             return records.list_records(session, owner=owner)
 
     def logs(self, deployment_id: str, *, owner: str | None = None, lines: int = 50) -> str:
@@ -325,7 +325,7 @@ class DeploymentService:
         return result
 
     def outcomes(self, deployment_id: str) -> list[OutcomeRecord]:
-        with self.database.session() as session:
+        with self.database.reader() as session:
             return records.outcomes(session, deployment_id)
 
     def reconcile(self) -> list[str]:

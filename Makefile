@@ -25,8 +25,10 @@ lint: $(STAMP)  ## ruff + mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## performance figures recorded in docs/PERFORMANCE.md
+bench: $(STAMP)  ## performance figures recorded in docs/PERFORMANCE.md (several minutes)
 	$(BIN)/python -m tests.bench
+	$(BIN)/python -m manifests.bench
+	$(BIN)/python -m kb.estimator.calibration report
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

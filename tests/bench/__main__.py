@@ -12,16 +12,21 @@ SUITES = {
     "planner": "tests.bench.bench_planner",
     "deploy": "tests.bench.bench_deploy",
     "agent": "tests.bench.bench_agent",
-    "simulator": "simulator.bench",
 }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("suites", nargs="*", default=list(SUITES), help=f"any of {', '.join(SUITES)}")
+    names = [*SUITES, "simulator"]
+    parser.add_argument("suites", nargs="*", default=names, choices=names, help=f"any of {', '.join(names)}")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}")
     for name in args.suites:
+        if name == "simulator":
+            from simulator.bench import main as simulator_bench
+
+            simulator_bench([])
+            continue
         module = importlib.import_module(SUITES[name])
         print(f"\n## {name}\n")
         for line in module.run():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
 
@@ -68,4 +69,11 @@ def create_app(
         db.check()
         return Health(status="ok", database=db.dialect, schema_revision=db.current_revision())
 
+    _mount_ui(app)
     return app
+
+
+def _mount_ui(app: FastAPI) -> None:
+    """The Chainlit chat at /chat on the same port (`COMPASS_UI=0` turns it off). `ui` depends on `agent`, so this is
+    the one place `agent` reaches into `ui`, imported lazily."""
+    importlib.import_module("ui.mount").mount_ui(app)

@@ -7,14 +7,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 from sqlalchemy.engine import make_url
 
-from kb.errors import ConfigurationError
+from kb.db import describe_url
+from kb.errors import ConfigurationError, DatabaseUnavailableError
 
 
 def sqlite_path(url: str) -> Path:
@@ -43,15 +45,22 @@ def open_checkpointer(url: str) -> Iterator[BaseCheckpointSaver[str]]:
             connection.close()
         return
     if backend == "postgresql":
-        with ConnectionPool(
+        pool = ConnectionPool(
             libpq_url(url),
             min_size=1,
             max_size=20,
-            kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
-            open=True,
-        ) as pool:
+            timeout=10,
+            kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row, "connect_timeout": 5},
+            open=False,
+        )
+        try:
+            pool.open(wait=True, timeout=10)
             saver_pg = PostgresSaver(pool)  # type: ignore[arg-type]
             saver_pg.setup()
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            pool.close()
+            raise DatabaseUnavailableError(f"database {describe_url(url)} is unavailable: {exc}") from exc
+        with pool:
             yield saver_pg
         return
     raise ConfigurationError(f"conversation checkpoints support SQLite and PostgreSQL, not {backend}")

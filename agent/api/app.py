@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
 
@@ -16,8 +17,11 @@ from agent.api.routes import recommendations, reference, threads
 from agent.runtime import build_services, open_conversation
 from agent.settings import ServiceSettings
 from kb.db import Database
+from kb.errors import DatabaseUnavailableError
 from kb.services import ensure_ready
 from kb.settings import DatabaseSettings
+
+log = logging.getLogger("compass.api")
 
 
 class Health(BaseModel):
@@ -41,10 +45,16 @@ def create_app(
         to_thread.current_default_thread_limiter().total_tokens = settings.turn_concurrency
         with ExitStack() as stack:
             services = build_services(db)
-            app.state.conversation = stack.enter_context(open_conversation(db, services))
             app.state.deployments = services.deployments
             app.state.planning = services.planning
-            services.deployments.reconcile()
+            try:
+                app.state.conversation = stack.enter_context(open_conversation(db, services))
+                services.deployments.reconcile()
+            except DatabaseUnavailableError as exc:
+                # Serve anyway: every endpoint that needs the database answers 503 with the reason.
+                log.warning("starting without conversations: %s", exc.message)
+                app.state.conversation = None
+                app.state.unavailable = exc.message
             yield
         if database is None:
             db.dispose()

@@ -64,8 +64,10 @@ def test_database_down_is_a_503_with_a_message() -> None:
     app = create_app(Database("postgresql+psycopg://postgres@127.0.0.1:1/nowhere"), prepare_database=False)
     with TestClient(app) as c:
         response = c.get("/api/v1/models")
+        thread = c.post("/api/v1/threads", json={})
     assert response.status_code == 503
     assert "is unavailable" in response.json()["detail"]
+    assert thread.status_code == 503 and "conversations are unavailable" in thread.json()["detail"]
 
 
 def test_recommendations_endpoint_returns_ranked_options(client: TestClient) -> None:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from agent.api.auth import User
 from agent.conversation import Conversation, HistoryEntry, ThreadState, TurnResult
-from kb.errors import CompassError
+from kb.errors import CompassError, DatabaseUnavailableError
 from kb.repositories.threads import ThreadInfo
 
 router = APIRouter(prefix="/api/v1/threads", tags=["threads"])
@@ -34,7 +34,10 @@ class InterruptAnswer(BaseModel):
 
 
 def _conversation(request: Request) -> Conversation:
-    conversation: Conversation = request.app.state.conversation
+    conversation: Conversation | None = request.app.state.conversation
+    if conversation is None:
+        reason = getattr(request.app.state, "unavailable", "the database is unavailable")
+        raise DatabaseUnavailableError(f"conversations are unavailable: {reason}")
     return conversation
 
 

@@ -41,7 +41,8 @@ def default_data_dir() -> Path:
     return Path(str(resources.files("kb") / "data"))
 
 
-def _read_rows(path: Path, key: str) -> list[Any]:
+def read_rows(path: Path, key: str) -> list[Any]:
+    """The `key` list of a YAML data file; a missing file, bad YAML or wrong shape names the file."""
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -67,7 +68,7 @@ def load_bundle(data_dir: Path | None = None) -> SeedBundle:
     for key, filename in SEED_FILES.items():
         path = data_dir / filename
         items: list[BaseModel] = []
-        for index, row in enumerate(_read_rows(path, key)):
+        for index, row in enumerate(read_rows(path, key)):
             try:
                 items.append(types[key].model_validate(row))
             except ValidationError as exc:

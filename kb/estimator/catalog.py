@@ -1,38 +1,28 @@
 """Read the model and GPU catalogs (``kb/data/models.yaml`` / ``gpus.yaml``) for calibration and ad-hoc use.
 
-Deliberately small and independent of the database seeding code: the estimator only needs ModelSpec/GPUSpec rows
-keyed by Hugging Face repo id and by GPU name (or alias).
+File reading is the seed loader's (`kb.seed.read_rows`); the estimator only needs ModelSpec/GPUSpec rows keyed by
+Hugging Face repo id and by GPU name (or alias), without a database.
 """
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from kb.domain import GPUSpec, ModelSpec
 from kb.errors import ImportFormatError, NotFoundError
+from kb.seed import default_data_dir, read_rows
 
 
 def data_dir() -> Path:
     """The packaged ``kb/data`` directory."""
-    return Path(str(resources.files("kb") / "data"))
+    return default_data_dir()
 
 
 def _rows(path: Path, key: str) -> list[Any]:
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ImportFormatError(str(path), "$", f"a YAML file with a '{key}' list", "no such file") from exc
-    except yaml.YAMLError as exc:
-        raise ImportFormatError(str(path), "$", "valid YAML", str(exc).splitlines()[0]) from exc
-    if not isinstance(document, dict) or not isinstance(document.get(key), list):
-        raise ImportFormatError(str(path), "$", f"a mapping with a '{key}' list")
-    rows: list[Any] = document[key]
-    return rows
+    return read_rows(path, key)
 
 
 def parse_models(rows: list[Any], file: str, key: str = "models") -> dict[str, ModelSpec]:

@@ -18,3 +18,7 @@ class ServiceSettings(BaseSettings):
     turn_concurrency: int = Field(
         default=4, ge=1, le=256, description="Graph turns run at once per process; more wait (GIL-bound work)"
     )
+    warm_start: bool = Field(
+        default=True,
+        description="Build the use cases' curve matrices before serving, so the first turns are as fast as later ones",
+    )

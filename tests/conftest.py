@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -13,11 +16,17 @@ from sqlalchemy.engine import make_url
 
 from kb.db import Database
 from kb.orm import Base
+from kb.seed import SeedBundle, apply_bundle, load_bundle
+from tools import curve_store
+from tools.curve_matrix import CurveMatrix
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 POSTGRES_URL = os.environ.get("COMPASS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("COMPASS_REQUIRE_POSTGRES") == "1"
+# Services started by tests skip the start-up cache warm-up (seconds on an estimate-only knowledge base);
+# tests/interfaces/test_api_warm_start.py turns it on and checks it.
+os.environ.setdefault("COMPASS_WARM_START", "0")
 
 
 def _postgres_admin_url() -> str | None:
@@ -124,8 +133,6 @@ def db(request: pytest.FixtureRequest, tmp_path: Path, _migrated_postgres: Datab
 @pytest.fixture
 def seeded_db(db: Database) -> Database:
     """A migrated database holding the bundled seed catalogs (no benchmarks)."""
-    from kb.seed import apply_bundle, load_bundle
-
     with db.session() as session:
         apply_bundle(session, load_bundle())
     return db
@@ -134,3 +141,35 @@ def seeded_db(db: Database) -> Database:
 @pytest.fixture
 def guidellm_samples() -> Path:
     return SHARED / "samples" / "guidellm"
+
+
+@pytest.fixture
+def small_catalog_db(db: Database) -> Database:
+    """The seed catalog cut to three models and three GPUs, so estimating every profile stays quick."""
+    bundle = load_bundle()
+    gpus = [g for g in bundle.gpus if g.name in {"H100", "A100-80GB", "L4"}]
+    names = {g.name for g in gpus}
+    small = SeedBundle(
+        models=bundle.models[:3],
+        gpus=gpus,
+        prices=[p for p in bundle.prices if p.gpu in names],
+        slo_templates=bundle.slo_templates,
+    )
+    with db.session() as session:
+        apply_bundle(session, small)
+    return db
+
+
+@pytest.fixture
+def matrix_builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts CurveMatrix builds; each build is slowed a little so concurrent callers really overlap."""
+    calls: list[int] = []
+    real = CurveMatrix.build
+
+    def counting(curves: Any) -> CurveMatrix:
+        calls.append(threading.get_ident())
+        time.sleep(0.05)
+        return real(curves)
+
+    monkeypatch.setattr(curve_store.CurveMatrix, "build", staticmethod(counting))
+    return calls

@@ -102,20 +102,28 @@ class CurveStore:
     def __init__(self, database: Database) -> None:
         self._database = database
         self._lock = threading.Lock()
+        self._building: dict[tuple[int, int], threading.Lock] = {}
         self._table: dict[tuple[int, int], tuple[int, dict[CurveKey, LoadCurve]]] = {}
         self._estimated: dict[tuple[int, int, int], dict[CurveKey, LoadCurve]] = {}
         self._matrices: dict[tuple[int, int], tuple[int, int, CurveMatrix]] = {}
 
     def matrix(self, catalog: CatalogSnapshot, traffic: TrafficProfile, catalog_revision: int) -> CurveMatrix:
-        """The profile's curves as arrays, rebuilt only when the benchmarks or the catalog changed."""
-        curves = self.curves(catalog, traffic)
+        """The profile's curves as arrays, rebuilt only when the benchmarks or the catalog changed.
+
+        Builds are single-flight per profile: when many requests need the same cold profile at once, one builds it
+        and the others wait for that result instead of each loading and estimating the same curves.
+        """
         profile = (traffic.prompt_tokens, traffic.output_tokens)
-        table_revision = self._table[profile][0]
-        cached = self._matrices.get(profile)
-        if cached is None or cached[:2] != (table_revision, catalog_revision):
-            cached = (table_revision, catalog_revision, CurveMatrix.build(curves))
-            with self._lock:
-                self._matrices[profile] = cached
+        with self._lock:
+            building = self._building.setdefault(profile, threading.Lock())
+        with building:
+            curves = self.curves(catalog, traffic)
+            table_revision = self._table[profile][0]
+            cached = self._matrices.get(profile)
+            if cached is None or cached[:2] != (table_revision, catalog_revision):
+                cached = (table_revision, catalog_revision, CurveMatrix.build(curves))
+                with self._lock:
+                    self._matrices[profile] = cached
         return cached[2]
 
     def curves(self, catalog: CatalogSnapshot, traffic: TrafficProfile) -> Mapping[CurveKey, LoadCurve]:

@@ -35,6 +35,15 @@ class PlanningService:
         revision = self._catalog[0] if self._catalog is not None else -1
         return self.curve_store.matrix(catalog, traffic, revision)
 
+    def warm(self) -> int:
+        """Loads the catalog and builds the curve matrix of every use case's traffic profile, so the first requests
+        after start-up do not pay for it. Returns how many profiles were built."""
+        catalog = self.catalog()
+        profiles = {template.traffic for template in catalog.templates}
+        for traffic in profiles:
+            self.curves(catalog, traffic)
+        return len(profiles)
+
     def recommend(self, spec: DeploymentSpec, catalog: CatalogSnapshot | None = None) -> Recommendation:
         catalog = catalog or self.catalog()
         traffic = resolve_spec(spec, catalog).traffic

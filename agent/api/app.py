@@ -50,6 +50,9 @@ def create_app(
             try:
                 app.state.conversation = stack.enter_context(open_conversation(db, services))
                 services.deployments.reconcile()
+                if settings.warm_start:
+                    # The use cases' curve matrices: the first turns then cost what later ones do.
+                    await to_thread.run_sync(services.planning.warm)
             except DatabaseUnavailableError as exc:
                 # Serve anyway: every endpoint that needs the database answers 503 with the reason.
                 log.warning("starting without conversations: %s", exc.message)

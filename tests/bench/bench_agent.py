@@ -54,13 +54,12 @@ async def _conversation(client: httpx.AsyncClient, users: int, samples: list[flo
     return bool(state["values"]["recommendation"]["spec"]["users"] == users)
 
 
-def _parallel_rest(think_s: float, workers: int) -> list[str]:
+def _parallel_rest(think_s: float, workers: int, backend: str = "sqlite") -> list[str]:
     """Starts `compass serve` as users would (a separate process, `workers` worker processes) on a fresh database."""
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/compass.db"
-        from kb.db import Database
-
-        ensure_ready(Database(url))
+    with tempfile.TemporaryDirectory() as tmp, fresh_database(backend) as db:
+        ensure_ready(db)
+        url = db.url
+        db.dispose()
         port = free_port()
         env = {**os.environ, "COMPASS_DATABASE_URL": url, "COMPASS_DEPLOY_STATE_DIR": tmp, "COMPASS_UI": "0"}
         server = subprocess.Popen(
@@ -89,7 +88,7 @@ def _parallel_rest(think_s: float, workers: int) -> list[str]:
             server.terminate()
             server.wait(timeout=20)
     return [
-        f"| 50 parallel REST conversations, 3 turns each, {think_s:g} s think time, {workers} worker(s) | sqlite "
+        f"| 50 parallel REST conversations, 3 turns each, {think_s:g} s think time, {workers} worker(s) | {backend} "
         f"| {fmt_ms(statistics.median(samples))} | **{fmt_ms(percentile(samples, 95))}** | {sum(own)}/50 threads "
         f"saw only their own user count (no cross-talk); {wall:.1f} s wall |"
     ]
@@ -102,5 +101,6 @@ def run() -> list[str]:
         + _graph_turns()
         + _parallel_rest(think_s=2.0, workers=2)
         + _parallel_rest(think_s=2.0, workers=1)
+        + _parallel_rest(think_s=2.0, workers=1, backend="postgresql")
         + _parallel_rest(think_s=0.0, workers=2)
     )

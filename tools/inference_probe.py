@@ -26,6 +26,12 @@ class ProbeRequest(BaseModel):
     requests: int = Field(default=8, ge=1, le=10_000)
     concurrency: int = Field(default=4, ge=1, le=1_000)
     max_tokens: int = Field(default=64, ge=1, le=32_768)
+    warmup: int = Field(
+        default=1,
+        ge=0,
+        le=100,
+        description="Requests sent first and left out of the figures (connection set-up, first-request costs)",
+    )
     timeout_s: float = Field(default=60.0, gt=0, le=3600)
     predicted_ttft_p95_ms: float | None = Field(default=None, gt=0)
     predicted_itl_p95_ms: float | None = Field(default=None, gt=0)
@@ -50,6 +56,7 @@ class ProbeResult(BaseModel):
     endpoint: str
     requests: int
     concurrency: int
+    warmup: int = 0
     succeeded: int
     errors: int
     error_messages: list[str]
@@ -161,19 +168,21 @@ async def probe(request: ProbeRequest, *, transport: httpx.AsyncBaseTransport | 
         base_url=request.endpoint.rstrip("/"), timeout=request.timeout_s, limits=limits, transport=transport
     ) as client:
 
-        async def guarded() -> None:
+        async def guarded(into: list[_One], failures: list[str]) -> None:
             async with semaphore:
                 try:
-                    results.append(await _one(client, request))
+                    into.append(await _one(client, request))
                 except CompassError as exc:
-                    errors.append(exc.message)
+                    failures.append(exc.message)
                 except httpx.HTTPError as exc:
-                    errors.append(f"{type(exc).__name__}: {exc or 'no answer'} ({request.endpoint})")
+                    failures.append(f"{type(exc).__name__}: {exc or 'no answer'} ({request.endpoint})")
                 except json.JSONDecodeError as exc:
-                    errors.append(f"the server sent a malformed stream chunk: {exc}")
+                    failures.append(f"the server sent a malformed stream chunk: {exc}")
 
+        # Warm-up answers and failures are dropped: a dead endpoint fails the measured requests just the same.
+        await asyncio.gather(*(guarded([], []) for _ in range(request.warmup)))
         start = time.perf_counter()
-        await asyncio.gather(*(guarded() for _ in range(request.requests)))
+        await asyncio.gather(*(guarded(results, errors) for _ in range(request.requests)))
         wall = time.perf_counter() - start
     ttft = _percentiles([r.ttft_ms for r in results])
     itl = _percentiles([g for r in results for g in r.gaps_ms])
@@ -200,6 +209,7 @@ async def probe(request: ProbeRequest, *, transport: httpx.AsyncBaseTransport | 
         endpoint=request.endpoint,
         requests=request.requests,
         concurrency=request.concurrency,
+        warmup=request.warmup,
         succeeded=len(results),
         errors=len(errors),
         error_messages=sorted(set(errors))[:10],

@@ -154,12 +154,27 @@ _WORD_NUM = re.compile(
     rf"\b(?P<lead>(?:half\s+an?|a\s+few|a\s+couple(?:\s+of)?|several|(?:(?:{_WORDS_RE})[\s-]+){{1,3}}))\s*"
     r"(?P<scale>(?:hundred|thousand|million|billion)(?:\s+(?:thousand|million))?)\b"
 )
+# Spelled-out durations: "half a second", "a quarter second", "two seconds", "one and a half seconds". The match is
+# the amount only; the unit that must follow it is read by the duration reader like any digit's unit.
+_WORD_DURATION = re.compile(
+    rf"\b(?P<lead>half\s+an?|an?\s+half|half|(?:an?\s+)?quarter(?:\s+of\s+an?)?|(?:an?\s+)?couple(?:\s+of)?"
+    rf"|an?\s+few|few|several|(?:(?:{_WORDS_RE})[\s-]+)?(?:{_WORDS_RE})(?:\s+and\s+an?\s+half)?)"
+    r"(?=\s*(?:ms|msecs?|millis|milliseconds?|secs?|seconds?|mins?|minutes?)\b)"
+)
+# "a second" is also an ordinal ("a second replica"): read it as a duration only after a word that introduces one.
+_DURATION_INTRO = re.compile(
+    r"(?:within|in|under|below|than|about|around|roughly|of|to|most|max|maximum|is|be|takes?|[:<=\u2264])\s*$"
+)
 _MINUS = re.compile(r"[-\u2212]\s?\$?$")
 _NUMBER_BEFORE = re.compile(r"[0-9](?:[kmb]|bn|k\s*users?)?\s*\$?\s*$|[a-z]$")
 _COUNT = re.compile(rf"(?<![a-z0-9.,])(?P<n>[0-9]{{1,4}}|{_WORDS_RE})\s*{_TIMES}?\s*$")
 
 _SENTENCE_END = re.compile(r"[;!?\n]|\.(?=\s|$)")
-_CLAUSE_END = re.compile(r"[,;:!?\n()]|\.(?=\s|$)|\b(?:and|but|while|whereas|plus)\b")
+# A colon ends a clause unless it labels the amount after it ("TTFT: 200 ms", "latency: half a second").
+_CLAUSE_END = re.compile(
+    rf"[,;!?\n()]|:(?!\s*[$<=\u2264~]?\s*(?:[0-9.]|(?:half|quarter|{_WORDS_RE})\b))|\.(?=\s|$)"
+    r"|\b(?:and|but|while|whereas|plus)\b"
+)
 _PUNCT = re.compile(r"[,;:.!?()\n]")
 
 _UNIT_MS = re.compile(r"\s*(?:ms|msecs?|millis|milliseconds?)\b")
@@ -544,6 +559,23 @@ def _rate_divisor(unit: str) -> float:
 _VAGUE_LEADS: Final[Mapping[str, float]] = MappingProxyType({"half": 0.5, "few": 3, "couple": 2, "several": 3})
 
 
+def _duration_amount(match: re.Match[str], low: str) -> float | None:
+    """The amount of a spelled-out duration, or None where "a second" is an ordinal rather than a time."""
+    lead = match.group("lead")
+    words = lead.split()
+    if "half" in words and "and" not in words:
+        return 0.5
+    if "quarter" in words:
+        return 0.25
+    vague = next((_VAGUE_LEADS[w] for w in words if w in _VAGUE_LEADS and w != "half"), None)
+    if vague is not None:
+        return vague
+    if words in (["a"], ["an"], ["one"]) and not _DURATION_INTRO.search(low, max(0, match.start() - 12), match.start()):
+        return None
+    amount = sum(_SMALL_WORDS[w] for w in re.split(r"[\s-]+", lead.split(" and ")[0]) if w in _SMALL_WORDS)
+    return amount + (0.5 if "and" in words else 0.0)
+
+
 def _word_number(match: re.Match[str]) -> float:
     words = [w for w in re.split(r"[\s-]+", match.group("lead").strip()) if w]
     vague = next((_VAGUE_LEADS[w] for w in words if w in _VAGUE_LEADS), None)
@@ -637,7 +669,8 @@ class _Scan:
 
     def clause_start(self, pos: int, width: int = 80) -> int:
         start = max(0, pos - width)
-        ends = [m.end() for m in _CLAUSE_END.finditer(self.low, start, pos)]
+        # Searched a little past `pos` so a colon's look-ahead sees the amount it labels.
+        ends = [m.end() for m in _CLAUSE_END.finditer(self.low, start, pos + 24) if m.end() <= pos]
         return max(ends, default=start)
 
     def sentence(self, pos: int, width: int = 300) -> tuple[int, int]:
@@ -905,6 +938,13 @@ def _numbers(scan: _Scan) -> list[_Num]:
         if re.search(r"few|couple|several", match.group("lead")):
             scan.note(f"Read {scan.span(match.start(), match.end())!r} as about {_fmt(value)}.")
         found.append(_Num(match.start(), match.end(), value))
+    for match in _WORD_DURATION.finditer(scan.low):
+        amount = _duration_amount(match, scan.low)
+        if amount is None or any(n.start < match.end() and match.start() < n.end for n in found):
+            continue
+        if re.search(r"few|couple|several", match.group("lead")):
+            scan.note(f"Read {scan.span(match.start(), match.end())!r} as about {_fmt(amount)}.")
+        found.append(_Num(match.start(), match.end(), amount))
     found.sort(key=lambda n: n.start)
     return [n for n in found if scan.is_free(n.start, n.end)]
 
@@ -1414,4 +1454,8 @@ def literal_numbers(text: str) -> set[float]:
         elif match.group("scale"):
             found.add(digits * _SCALES[match.group("scale")])
     found.update(_word_number(m) for m in _WORD_NUM.finditer(low))
+    for match in _WORD_DURATION.finditer(low):
+        amount = _duration_amount(match, low)
+        if amount is not None:
+            found.update({amount, amount * 1000, amount * 60_000})
     return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from langgraph.types import Command
 
 from agent.state import STATE_VERSION, upgrade_state
@@ -85,6 +86,21 @@ def test_deploying_needs_explicit_approval(chat: Chat) -> None:
     assert chat.pending is not None and chat.pending["type"] == "approval" and chat.pending["rank"] == 2
     reply = chat.say("no")
     assert "Not deployed" in reply and chat.state.get("deployments") == []
+
+
+@pytest.mark.parametrize(("words", "key"), [("cheapest", "monthly_usd"), ("fastest", "ttft_p95_ms")])
+def test_deploy_the_cheapest_one_picks_among_the_shown_options(chat: Chat, words: str, key: str) -> None:
+    chat.say("chatbot for 1000 users")
+    options = chat.state["recommendation"]["options"]
+    value = {"monthly_usd": lambda o: o["cost"]["monthly_usd"], "ttft_p95_ms": lambda o: o["predicted"]["ttft_p95_ms"]}
+    expected = min(options, key=lambda o: (value[key](o), o["rank"]))["rank"]
+
+    chat.say(f"deploy the {words} one")
+
+    assert chat.pending is not None and chat.pending["type"] == "approval" and chat.pending["rank"] == expected
+    assert chat.state["intent"].get("priority") is None, "a selector word is not a new ranking priority"
+    assert chat.state["recommendation"]["options"] == options
+    chat.say("no")
 
 
 def test_approved_deployment_reports_endpoint_and_measured_latency(chat: Chat) -> None:

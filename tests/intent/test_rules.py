@@ -200,6 +200,23 @@ PHRASINGS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
+# Durations written in words, and amounts labelled with a colon.
+PHRASINGS += [
+    ("first token within half a second is fine", {"ttft_p95_ms": 500.0}),
+    ("TTFT under a second", {"ttft_p95_ms": 1000.0}),
+    ("first token in a quarter of a second", {"ttft_p95_ms": 250.0}),
+    ("whole answer in one and a half seconds", {"e2e_p95_ms": 1500.0}),
+    ("end to end within twenty five seconds", {"e2e_p95_ms": 25000.0}),
+    ("first token in half a sec, 300 users", {"ttft_p95_ms": 500.0, "users": 300}),
+    ("add a second replica", {}),
+    ("TTFT 300 ms and a second H100", {"ttft_p95_ms": 300.0, "gpus": ["H100"]}),
+    ("TTFT: 200 ms", {"ttft_p95_ms": 200.0}),
+    ("ITL: 20ms, E2E: 5s", {"itl_p95_ms": 20.0, "e2e_p95_ms": 5000.0}),
+    ("latency: 3 seconds is ok", {"e2e_p95_ms": 3000.0}),
+    ("note: 2 seconds of thinking, chatbot for 100 users", {"use_case": "chatbot_conversational", "users": 100}),
+]
+
+
 @pytest.mark.parametrize(("text", "expected"), PHRASINGS, ids=[p[0][:60] for p in PHRASINGS])
 def test_phrasings(catalog: CatalogSnapshot, text: str, expected: dict[str, Any]) -> None:
     assert fields(extract(text, catalog)) == expected

@@ -54,14 +54,20 @@ async def _conversation(client: httpx.AsyncClient, users: int, samples: list[flo
     return bool(state["values"]["recommendation"]["spec"]["users"] == users)
 
 
-def _parallel_rest(think_s: float, workers: int, backend: str = "sqlite") -> list[str]:
+def _parallel_rest(think_s: float, workers: int, backend: str = "sqlite", *, warm: bool = True) -> list[str]:
     """Starts `compass serve` as users would (a separate process, `workers` worker processes) on a fresh database."""
     with tempfile.TemporaryDirectory() as tmp, fresh_database(backend) as db:
         ensure_ready(db)
         url = db.url
         db.dispose()
         port = free_port()
-        env = {**os.environ, "COMPASS_DATABASE_URL": url, "COMPASS_DEPLOY_STATE_DIR": tmp, "COMPASS_UI": "0"}
+        env = {
+            **os.environ,
+            "COMPASS_DATABASE_URL": url,
+            "COMPASS_DEPLOY_STATE_DIR": tmp,
+            "COMPASS_UI": "0",
+            "COMPASS_WARM_START": str(warm).lower(),
+        }
         server = subprocess.Popen(
             [sys.executable, "-m", "agent.cli.main", "serve", "--port", str(port), "--workers", str(workers)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -88,7 +94,8 @@ def _parallel_rest(think_s: float, workers: int, backend: str = "sqlite") -> lis
             server.terminate()
             server.wait(timeout=20)
     return [
-        f"| 50 parallel REST conversations, 3 turns each, {think_s:g} s think time, {workers} worker(s) | {backend} "
+        f"| 50 parallel REST conversations, 3 turns each, {think_s:g} s think time, {workers} worker(s)"
+        f"{'' if warm else ', no start-up warm-up'} | {backend} "
         f"| {fmt_ms(statistics.median(samples))} | **{fmt_ms(percentile(samples, 95))}** | {sum(own)}/50 threads "
         f"saw only their own user count (no cross-talk); {wall:.1f} s wall |"
     ]
@@ -102,5 +109,6 @@ def run() -> list[str]:
         + _parallel_rest(think_s=2.0, workers=2)
         + _parallel_rest(think_s=2.0, workers=1)
         + _parallel_rest(think_s=2.0, workers=1, backend="postgresql")
+        + _parallel_rest(think_s=2.0, workers=1, warm=False)
         + _parallel_rest(think_s=0.0, workers=2)
     )

@@ -13,7 +13,7 @@ from tools.specs import RankingWeights
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-TIE_BREAK = "ties on total score go to the lower monthly cost, then lower p95 TTFT, then fewer GPUs, then model name"
+TIE_BREAK = "Ties on total score go to the lower monthly cost, then lower p95 TTFT, then fewer GPUs, then model name"
 
 
 def _scaled(values: FloatArray, *, lower_is_better: bool) -> FloatArray:

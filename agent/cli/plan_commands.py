@@ -103,7 +103,7 @@ def print_recommendation(rec: Recommendation) -> None:
             style="dim",
             highlight=False,
         )
-        console.print(f"Tie-break: {rec.tie_break}", style="dim", highlight=False)
+        console.print(rec.tie_break, style="dim", highlight=False)
     console.print(rec.message, highlight=False)
     for miss in rec.near_misses:
         console.print(f"  closest: {miss.summary}", highlight=False)

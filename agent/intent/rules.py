@@ -407,6 +407,24 @@ _MATTERS: Final = (
 _PRIORITY_MATTERS: Final = tuple(
     (priority, re.compile(rf"\b(?:{subject}){_MATTERS}")) for priority, subject in _PRIORITY_SUBJECTS
 )
+# "priority: cost", "priority is quality", "set the priority to latency"
+_PRIORITY_LABEL = re.compile(
+    r"\bpriorit(?:y|ies)\s*(?:is\s+|:\s*|=\s*|to\s+|should\s+be\s+|->\s*)?(?:the\s+|on\s+)?"
+    r"(?P<value>latency|speed|cost|costs|price|quality|accuracy|balanced|balance)\b"
+)
+_LABELLED_PRIORITY: Final[Mapping[str, Priority]] = MappingProxyType(
+    {
+        "latency": Priority.LATENCY,
+        "speed": Priority.LATENCY,
+        "cost": Priority.COST,
+        "costs": Priority.COST,
+        "price": Priority.COST,
+        "quality": Priority.QUALITY,
+        "accuracy": Priority.QUALITY,
+        "balanced": Priority.BALANCED,
+        "balance": Priority.BALANCED,
+    }
+)
 _OVER_OTHER = re.compile(r"over\s+(?:speed|latency|cost|price|quality|accuracy|everything)\b")
 _PRIORITY_BARE: Final = (
     (Priority.LATENCY, re.compile(r"\b(?:latency|speed|fast|quick|responsiveness)\b")),
@@ -1256,6 +1274,9 @@ def _priority(scan: _Scan) -> None:
             if "over" in match.group(0).split() and not _OVER_OTHER.search(match.group(0)):
                 continue
             strong.append((match.start(), match.end(), priority))
+    for match in _PRIORITY_LABEL.finditer(scan.low):
+        if not _NEGATION.search(scan.words_before(match.start(), 3)):
+            strong.append((match.start(), match.end(), _LABELLED_PRIORITY[match.group("value")]))
     for priority, pattern in (*_PRIORITY_WORDS, *_PRIORITY_MATTERS):
         for match in pattern.finditer(scan.low):
             if not scan.is_free(match.start(), match.end()):

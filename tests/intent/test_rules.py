@@ -214,6 +214,10 @@ PHRASINGS += [
     ("ITL: 20ms, E2E: 5s", {"itl_p95_ms": 20.0, "e2e_p95_ms": 5000.0}),
     ("latency: 3 seconds is ok", {"e2e_p95_ms": 3000.0}),
     ("note: 2 seconds of thinking, chatbot for 100 users", {"use_case": "chatbot_conversational", "users": 100}),
+    ("priority: cost", {"priority": "cost"}),
+    ("the priority should be speed", {"priority": "latency"}),
+    ("priority = quality", {"priority": "quality"}),
+    ("cost is not the priority", {}),
 ]
 
 

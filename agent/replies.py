@@ -41,7 +41,8 @@ def recommendation_reply(rec: Recommendation, notes: list[str]) -> str:
         f"tokens, {spec.qps:.2f} requests/s at peak; p95 targets TTFT {_ms(spec.slo.ttft_p95_ms)}, ITL "
         f"{_ms(spec.slo.itl_p95_ms)}, E2E {_ms(spec.slo.e2e_p95_ms)}."
     ]
-    lines += [f"_{note}_" for note in [*spec.notes, *notes]]
+    for note in [*spec.notes, *notes]:
+        lines += ["", f"_{note}_"]  # a paragraph each: Markdown would run single lines together
     if rec.options:
         lines += ["", recommendation_table(rec), "", f"**Why #1:** {rec.options[0].rationale}", ""]
         lines.append(rec.message)

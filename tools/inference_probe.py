@@ -15,6 +15,24 @@ from pydantic import BaseModel, Field
 from kb.errors import CompassError
 
 DEFAULT_PROMPT = "In two sentences, what does a load balancer do?"
+CHARS_PER_TOKEN = 4  # English prose in common BPE vocabularies (and in the simulator's tokenizer)
+_CONTEXT = (
+    "Our platform team runs several internal services behind a shared gateway. Requests arrive from web clients, "
+    "batch jobs and partner integrations, and traffic peaks in the morning and again after lunch. Each service keeps "
+    "its own metrics, logs and alerts, and the on-call engineer reviews them during a weekly operations meeting. "
+)
+
+
+def sized_prompt(tokens: int) -> str:
+    """A prompt of about `tokens` tokens: repeated context, then the default question. Time to first token grows
+    with prompt length, so probing with the traffic profile's prompt size keeps the comparison with the prediction
+    fair; below the question's own size the question alone is returned."""
+    room = tokens * CHARS_PER_TOKEN - len(DEFAULT_PROMPT) - 2
+    if room <= 0:
+        return DEFAULT_PROMPT
+    repeats = room // len(_CONTEXT) + 1
+    context = (_CONTEXT * repeats)[:room].rstrip()
+    return f"{context}\n\n{DEFAULT_PROMPT}"
 
 
 class ProbeRequest(BaseModel):

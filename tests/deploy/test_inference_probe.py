@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from tools.inference_probe import ProbeRequest, probe
+from tools.inference_probe import DEFAULT_PROMPT, ProbeRequest, probe, sized_prompt
 
 
 def _stream(tokens: int) -> bytes:
@@ -59,3 +59,16 @@ def test_a_failing_endpoint_is_reported_once_per_measured_request() -> None:
     assert (result.succeeded, result.errors) == (0, 3)
     assert result.error_messages == ["HTTP 503: overloaded"]
     assert "3/3 requests failed" in result.summary()
+
+
+@pytest.mark.parametrize("tokens", [64, 512, 4096, 10240])
+def test_sized_prompts_come_close_to_the_asked_token_count(tokens: int) -> None:
+    from simulator.text import count_tokens
+
+    prompt = sized_prompt(tokens)
+    assert prompt.endswith(DEFAULT_PROMPT)
+    assert 0.85 * tokens <= count_tokens(prompt) <= 1.05 * tokens
+
+
+def test_a_tiny_size_gives_the_question_alone() -> None:
+    assert sized_prompt(3) == DEFAULT_PROMPT

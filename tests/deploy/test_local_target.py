@@ -56,6 +56,20 @@ def test_probe_reports_latency_and_keeps_the_outcome(service: DeploymentService)
     assert len(service.outcomes(record.id)) == 1
 
 
+@pytest.mark.parametrize("prompt_tokens", [512, 4096])
+def test_probe_prompts_are_sized_like_the_traffic_the_prediction_is_for(
+    service: DeploymentService, prompt_tokens: int
+) -> None:
+    record = service.deploy(request(prompt_tokens=prompt_tokens, output_tokens=128))
+    service.probe(record.id, requests=3, concurrency=1)
+    metrics = httpx.get(f"{record.endpoint}/metrics").text
+    total = next(
+        float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("vllm:prompt_tokens_total")
+    )
+    per_request = total / 4  # three measured requests and the warm-up
+    assert 0.85 * prompt_tokens <= per_request <= 1.15 * prompt_tokens
+
+
 def test_delete_stops_the_process_and_frees_the_port(service: DeploymentService) -> None:
     record = service.deploy(request())
     assert record.pid is not None and record.port is not None

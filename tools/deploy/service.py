@@ -22,7 +22,7 @@ from tools.deploy import local
 from tools.deploy.context import manifest_context
 from tools.deploy.request import DeploymentRequest, make_deployment_id
 from tools.deploy.settings import DeploySettings
-from tools.inference_probe import ProbeRequest, ProbeResult, probe_sync
+from tools.inference_probe import ProbeRequest, ProbeResult, probe_sync, sized_prompt
 
 Progress = Callable[[str], None]
 PREDICTED_FIELDS = ("predicted_ttft_p95_ms", "predicted_itl_p95_ms", "predicted_e2e_p95_ms")
@@ -286,7 +286,8 @@ class DeploymentService:
         prompt: str | None = None,
         max_tokens: int = 64,
     ) -> ProbeResult:
-        """Probe the endpoint, compare with the prediction, and keep the outcome."""
+        """Probe the endpoint, compare with the prediction, and keep the outcome. Without `prompt` the prompts are
+        sized to the deployment's traffic profile (its prompt tokens), as the prediction assumes."""
         record = self.status(deployment_id, owner=owner)
         if record.status != "running" or not record.endpoint:
             raise ValidationFailedError(f"{deployment_id} is {record.status}; only running deployments can be probed")
@@ -302,6 +303,8 @@ class DeploymentService:
         }
         if prompt:
             values["prompt"] = prompt
+        elif isinstance(spec.get("prompt_tokens"), int):
+            values["prompt"] = sized_prompt(spec["prompt_tokens"])  # like the traffic the prediction is for
         result = probe_sync(ProbeRequest.model_validate(values))
         outcome = OutcomeRecord(
             deployment_id=record.id,

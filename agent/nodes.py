@@ -88,7 +88,7 @@ def understand(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     if command is not None and command.pick is not None and update.set.priority is not None:
         # "deploy the cheapest one" chooses among the shown options; it does not re-rank them by cost.
         update = update.model_copy(update={"set": update.set.model_copy(update={"priority": None})})
-    changed = bool(extraction.findings) or update.set != extraction.intent
+    changed = bool(extraction.findings or update.clear) or update.set != extraction.intent
     return {
         "version": state["version"],
         "intent": merge(_intent(state), update).model_dump(mode="json"),

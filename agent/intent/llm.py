@@ -83,8 +83,9 @@ class LLMExtraction(BaseModel):
     rules: Extraction
 
     def update(self) -> IntentUpdate:
-        """This message as an edit of the running intent (list replacements come from the rules)."""
-        return IntentUpdate(set=self.intent, replace=self.rules.replace)
+        """This message as an edit of the running intent (list replacements and lifted restrictions come from the
+        rules)."""
+        return IntentUpdate(set=self.intent, clear=self.rules.clear, replace=self.rules.replace)
 
 
 def make_chat_model(settings: LLMSettings) -> BaseChatModel | None:

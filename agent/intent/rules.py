@@ -50,11 +50,12 @@ class Extraction(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
     dont_know: bool = False
     replace: list[str] = Field(default_factory=list, description="List fields the message replaces ('only L4s')")
+    clear: list[str] = Field(default_factory=list, description="Fields the message lifts ('any GPU is fine')")
     notes: list[str] = Field(default_factory=list, description="What was read loosely or ignored, for the user")
 
     def update(self) -> IntentUpdate:
         """This message as an edit of the running intent."""
-        return IntentUpdate(set=self.intent, replace=self.replace)
+        return IntentUpdate(set=self.intent, clear=self.clear, replace=self.replace)
 
     def found_fields(self) -> list[str]:
         """Fields with a finding, in reading order (a field may repeat)."""
@@ -307,6 +308,57 @@ _NEGATION = re.compile(
     r"\b(?:no|not|without|avoid\w*|exclud\w*|except|never|ban|banned|skip|non|nor|neither|none)\b|n't\b"
     r"|\binstead\s+of\b|\brather\s+than\b|\bother\s+than\b|\banything\s+but\b|\bbut\s+not\b|\baway\s+from\b"
 )
+# Lifting an earlier restriction: "any GPU is fine", "no budget limit", "drop the model filter".
+_DROP: Final = (
+    r"(?:drop|remove|forget|ignore|lift|clear|scrap|reset|undo|get\s+rid\s+of)\s+(?:the\s+|our\s+|my\s+|that\s+)?"
+)
+_ANY_FINE: Final = r"(?:\s+(?:is|are)\s+(?:fine|ok|okay|good|acceptable)|\s+(?:works|will\s+do|goes))"
+_RESTRICTION: Final = r"(?:restrictions?|filters?|limits?|constraints?|requirements?|preferences?)"
+_CLEARS: Final = (
+    (
+        ("budget_usd_month",),
+        "No budget limit now.",
+        re.compile(
+            r"\bno\s+(?:budget|spending|cost)\s+(?:limit|cap|ceiling|constraint|restriction)s?\b|\bunlimited\s+budget\b"
+            r"|\bbudget\s+is\s+(?:unlimited|no\s+(?:issue|object|concern))\b|\bmoney\s+is\s+no\s+object\b"
+            rf"|\bwithout\s+a\s+budget(?:\s+(?:limit|cap))?\b|\b{_DROP}budget(?:\s+(?:limit|cap|constraint|ceiling))?\b"
+        ),
+    ),
+    (
+        ("gpus", "exclude_gpus"),
+        "Any GPU type again.",
+        re.compile(
+            rf"\b(?:any|whatever)\s+(?:gpus?|hardware|accelerators?)(?:\s+types?)?{_ANY_FINE}?\b"
+            rf"|\ball\s+gpus?(?:\s+types?)?{_ANY_FINE}\b|\b{_DROP}(?:[\w-]+\s+)?(?:gpu|hardware)\s+{_RESTRICTION}\b"
+            r"|\bno\s+(?:gpu|hardware)\s+(?:restrictions?|preferences?|constraints?)\b"
+        ),
+    ),
+    (
+        ("models", "exclude_models"),
+        "Any model again.",
+        re.compile(
+            rf"\b(?:any|whatever)\s+models?{_ANY_FINE}?\b|\ball\s+models{_ANY_FINE}\b"
+            rf"|\b{_DROP}(?:[\w.-]+\s+)?model\s+{_RESTRICTION}\b|\bno\s+model\s+(?:restrictions?|preferences?)\b"
+        ),
+    ),
+    (
+        ("quantization",),
+        "Any quantisation again.",
+        re.compile(
+            rf"\b(?:any|whatever)\s+(?:quanti[sz]ation|precision|weight\s+format)s?{_ANY_FINE}?\b"
+            rf"|\b{_DROP}(?:quanti[sz]ation|precision)\s+{_RESTRICTION}\b"
+        ),
+    ),
+    (
+        ("ttft_p95_ms", "itl_p95_ms", "e2e_p95_ms"),
+        "Back to the use case's default latency targets.",
+        re.compile(
+            r"\b(?:use|go\s+back\s+to|back\s+to|reset\s+to|revert\s+to)\s+(?:the\s+)?(?:default|standard)\s+"
+            rf"(?:latency\s+)?(?:slos?|targets)\b|\b{_DROP}(?:custom\s+)?(?:latency\s+)?(?:slos?|latency\s+targets)\b"
+        ),
+    ),
+)
+_DROP_NAMED = re.compile(rf"\b{_DROP}(?P<what>[a-z0-9][\w .-]{{0,30}}?)\s+{_RESTRICTION}\b")
 _NOT_NEGATION = re.compile(
     r"\bnot\s+(?:sure|certain)\b|\bno\s+(?:idea|clue)\b|\bdon'?t\s+know\b"
     r"|\b(?:no|not)\s+(?:more|less|fewer|over|under)\s+than\b"
@@ -617,6 +669,8 @@ class _Scan:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     replace: list[str] = field(default_factory=list)
+    clear: list[str] = field(default_factory=list)
+    lifted: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
     mentions: list[_Mention] = field(default_factory=list)
     nums: list[_Num] = field(default_factory=list)
     num_ends: list[int] = field(default_factory=list)
@@ -638,6 +692,12 @@ class _Scan:
 
     def is_free(self, start: int, end: int) -> bool:
         return not any(self.consumed[start:end])
+
+    def lift(self, fields: tuple[str, ...], note: str, start: int, end: int) -> None:
+        """Forget `fields` (a lifted restriction); the note is told unless the message sets one of them again."""
+        self.clear.extend(f for f in fields if f not in self.clear)
+        self.lifted.append((fields, note))
+        self.take(start, end)
 
     def note(self, message: str) -> None:
         if message not in self.notes:
@@ -1214,6 +1274,37 @@ _BARE_CONVERT: Final[Mapping[str, Callable[[float], float | int]]] = MappingProx
 )
 
 
+def _clears(scan: _Scan) -> None:
+    """Restrictions the message lifts; their words are consumed so "drop the L4 filter" does not add L4."""
+    for fields, note, pattern in _CLEARS:
+        for match in pattern.finditer(scan.low):
+            if scan.is_free(match.start(), match.end()):
+                scan.lift(fields, note, match.start(), match.end())
+    for match in _DROP_NAMED.finditer(scan.low):
+        if scan.is_free(match.start(), match.end()):
+            lifted = _lifted_by_name(scan.catalog, match.group("what"))
+            if lifted is not None:
+                scan.lift(*lifted, match.start(), match.end())
+
+
+def _lifted_by_name(catalog: CatalogSnapshot, what: str) -> tuple[tuple[str, ...], str] | None:
+    """Which restriction "drop the <what> filter" lifts: GPUs, models, quantisation, latency targets or budget."""
+    by_field = {fields[0]: (fields, note) for fields, note, _ in _CLEARS}
+    gpu_words = re.search(r"\b(?:gpus?|hardware|accelerators?)\b", what) or _VENDOR.search(what)
+    if gpu_words or any(_alias_pattern(alias).search(what) for alias, _ in _gpu_aliases(catalog)):
+        return by_field["gpus"]
+    families = {re.split(r"[\s_-]+", m.name.lower())[0] for m in catalog.models}
+    if re.search(r"\bmodels?\b", what) or families & set(re.split(r"[\s_./-]+", what)):
+        return by_field["models"]
+    if re.search(r"\b(?:quanti[sz]ation|precision|fp8|int4|int8|bf16|fp16)\b", what):
+        return by_field["quantization"]
+    if re.search(r"\b(?:latency|ttft|itl|e2e|slos?)\b", what):
+        return by_field["ttft_p95_ms"]
+    if re.search(r"\b(?:budget|cost|spend(?:ing)?)\b", what):
+        return by_field["budget_usd_month"]
+    return None
+
+
 def _bare_answer(scan: _Scan) -> None:
     """A lone number answering the question just asked: 'about 500', '5k', '300' (ms), '0.12' ($/kWh)."""
     slot = scan.expecting
@@ -1439,6 +1530,7 @@ def extract(text: str, catalog: CatalogSnapshot, *, expecting: str | None = None
     truncated = len(text) > MAX_CHARS
     text = text[:MAX_CHARS]
     scan = _Scan(text=text, low=_normalise_text(text), catalog=catalog, expecting=normalise_slot(expecting))
+    _clears(scan)
     if truncated:
         scan.note(f"Only the first {MAX_CHARS:,} characters were read.")
     if expecting is not None and scan.expecting is None:
@@ -1458,9 +1550,14 @@ def extract(text: str, catalog: CatalogSnapshot, *, expecting: str | None = None
     dont_know, unknown = _dont_know(scan)
     _expected_use_case(scan, dont_know)
 
+    for fields, note in scan.lifted:
+        if not any(scan.values.get(f) for f in fields):
+            scan.note(note)
     intent = DeploymentIntent.model_validate({**scan.values, "unknown_fields": unknown})
     replace = [name for name in scan.replace if name in LIST_FIELDS]
-    return Extraction(intent=intent, findings=scan.findings, dont_know=dont_know, replace=replace, notes=scan.notes)
+    return Extraction(
+        intent=intent, findings=scan.findings, dont_know=dont_know, replace=replace, clear=scan.clear, notes=scan.notes
+    )
 
 
 def literal_numbers(text: str) -> set[float]:

@@ -66,6 +66,25 @@ def test_restricting_gpus_and_changing_users(chat: Chat) -> None:
     assert chat.state["recommendation"]["spec"]["users"] == 5000
 
 
+def test_lifting_restrictions_brings_the_wider_choice_back(chat: Chat) -> None:
+    chat.say("chatbot for 300 users, only L4, no llama, budget $5k a month, TTFT 400 ms")
+    rec = chat.state["recommendation"]
+    assert {o["gpu"] for o in rec["options"]} == {"L4"} and chat.state["intent"]["budget_usd_month"] == 5000
+
+    reply = chat.say("any GPU is fine")
+    assert "Any GPU type again." in reply
+    assert len({o["gpu"] for o in chat.state["recommendation"]["options"]}) > 1
+    assert chat.state["intent"]["exclude_models"], "lifting the GPU filter keeps the model filter"
+
+    reply = chat.say("no budget limit, and use the default SLOs")
+    assert "No budget limit now." in reply and chat.state["intent"]["budget_usd_month"] is None
+    assert "within $5,000" not in chat.state["recommendation"]["message"]
+    assert chat.state["recommendation"]["spec"]["slo"]["ttft_p95_ms"] == 150, "back to the chatbot template's target"
+
+    chat.say("drop the llama restriction")
+    assert chat.state["intent"]["exclude_models"] == []
+
+
 def test_what_if_traffic_doubles_compares_scenarios(chat: Chat) -> None:
     chat.say("RAG over documents for 3000 users")
     reply = chat.say("what if traffic doubles?")

@@ -255,6 +255,37 @@ NEGATIONS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
+# (text, fields set, fields lifted): lifting an earlier restriction.
+LIFTS: list[tuple[str, dict[str, Any], list[str]]] = [
+    ("any GPU is fine", {}, ["gpus", "exclude_gpus"]),
+    ("any GPU except H100", {"exclude_gpus": ["H100"]}, ["gpus", "exclude_gpus"]),
+    ("remove the L4 restriction", {}, ["gpus", "exclude_gpus"]),
+    ("drop the nvidia filter", {}, ["gpus", "exclude_gpus"]),
+    ("remove the gpu restriction and use only H100", {"gpus": ["H100"]}, ["gpus", "exclude_gpus"]),
+    ("any model works", {}, ["models", "exclude_models"]),
+    ("lift the llama restriction", {}, ["models", "exclude_models"]),
+    ("any precision is fine", {}, ["quantization"]),
+    ("no budget limit", {}, ["budget_usd_month"]),
+    ("money is no object", {}, ["budget_usd_month"]),
+    ("drop the budget, make it $5k a month", {"budget_usd_month": 5000.0}, ["budget_usd_month"]),
+    ("use the default SLOs", {}, ["ttft_p95_ms", "itl_p95_ms", "e2e_p95_ms"]),
+    ("forget the weird limit", {}, []),
+    ("we have a tight budget", {"priority": "cost"}, []),
+]
+
+
+@pytest.mark.parametrize(("text", "expected", "lifted"), LIFTS, ids=[lift[0] for lift in LIFTS])
+def test_lifting_restrictions(catalog: CatalogSnapshot, text: str, expected: dict[str, Any], lifted: list[str]) -> None:
+    extraction = extract(text, catalog)
+    assert fields(extraction) == expected
+    assert extraction.update().clear == lifted
+
+
+def test_a_lift_is_said_back_unless_the_message_sets_the_field_again(catalog: CatalogSnapshot) -> None:
+    assert "No budget limit now." in extract("no budget limit", catalog).notes
+    assert not any("budget" in n for n in extract("drop the budget, make it $5k a month", catalog).notes)
+
+
 @pytest.mark.parametrize(("text", "expected"), NEGATIONS, ids=[n[0] for n in NEGATIONS])
 def test_negations(catalog: CatalogSnapshot, text: str, expected: dict[str, Any]) -> None:
     assert fields(extract(text, catalog)) == expected

@@ -65,8 +65,18 @@ def _traffic_factor(text: str) -> float | None:
     return None
 
 
+_LISTED_OPTIONS = re.compile(
+    r"(?:options?|#|numbers?|no\.?)\s*\d{1,2}\b(?:\s*(?:,|and|&|or|vs\.?|versus|with|to)\s*(?:options?\s*|#)?\d{1,2}\b"
+    r"(?!\s*(?:%|x\b|ms|s\b|gpus?|users|qps|rps|k\b|tokens)))*"
+)
+
+
 def _option_numbers(text: str) -> list[int]:
-    numbers = [int(n) for n in re.findall(r"(?:option|#|number|no\.?)\s*(\d{1,2})\b", text)]
+    numbers = [
+        int(n)
+        for listed in _LISTED_OPTIONS.finditer(text)  # "option 2 and 4", "#1, #3 or 5"
+        for n in re.findall(r"\d{1,2}", listed.group(0))
+    ]
     numbers += [int(n) for n in re.findall(r"\b(\d{1,2})\b(?!\s*(?:%|x|ms|s\b|gpu|users|qps|rps|k\b|tokens))", text)
                 if not numbers]  # fmt: skip
     for word, value in _NUMBER_WORDS.items():
@@ -111,6 +121,9 @@ def interpret(text: str) -> Command | None:
             return Command(name="what_if_traffic", factor=factor)
     if re.search(r"\b(tell me more|more about|details? (on|of|about))\b", lowered) and _option_numbers(lowered):
         return Command(name="why", options=_option_numbers(lowered)[:1])
+    asking = lowered.endswith("?") or re.match(r"(what|how|which|tell me|show me|is|does|can)\b", lowered)
+    if asking and re.search(r"(?:option|#)\s*\d{1,2}\b", lowered):
+        return Command(name="why", options=_option_numbers(lowered)[:1])  # "what does option 2 cost?"
     if re.search(r"\bwhy\b|\bexplain\b|\breason", lowered):
         return Command(name="why", options=_option_numbers(lowered)[:1] or [1])
     if re.fullmatch(r"(help|\?|what can you do\??)", lowered):

@@ -89,9 +89,15 @@ def understand(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         # "deploy the cheapest one" chooses among the shown options; it does not re-rank them by cost.
         update = update.model_copy(update={"set": update.set.model_copy(update={"priority": None})})
     changed = bool(extraction.findings or update.clear) or update.set != extraction.intent
+    old = _intent(state)
+    merged = merge(old, update)
+    if command is not None and command.name in prompts.COMMAND_WORDS and state.get("recommendation") and merged != old:
+        # "compare 1 and 3 for 2000 users": the numbers would name options of a list that is about to change.
+        notices.append(prompts.CHANGE_FIRST.format(what=prompts.COMMAND_WORDS[command.name]))
+        command = None
     return {
         "version": state["version"],
-        "intent": merge(_intent(state), update).model_dump(mode="json"),
+        "intent": merged.model_dump(mode="json"),
         "pending_command": command.model_dump() if command else ({"name": "nothing_new"} if not changed else None),
         "notices": notices,
     }

@@ -32,6 +32,17 @@ HELP = """Things you can say once you have recommendations:
 - inspect: *"compare 1 and 3"*, *"why this one?"*, *"show the YAML for option 2"*
 - act: *"deploy option 2"* (you will be asked to approve), *"start over"*"""
 
+CHANGE_FIRST = (
+    "I applied your change first, so the options are new and numbered afresh; ask again for the {what} on this list."
+)
+COMMAND_WORDS = {
+    "deploy": "deployment",
+    "compare_options": "comparison",
+    "what_if_traffic": "what-if",
+    "show_yaml": "YAML",
+    "why": "explanation",
+}
+
 DEFAULTS_NOTE = {
     "use_case": "You weren't sure about the use case, so I assumed a conversational chatbot (512 -> 256 tokens).",
     "scale": "You weren't sure about the load, so I planned for 100 users and show more options than usual.",

@@ -91,7 +91,7 @@ def compare_options_reply(rec: Recommendation, ranks: list[int]) -> str:
         money = other.cost.monthly_usd - base.cost.monthly_usd
         ttft = other.predicted.ttft_p95_ms - base.predicted.ttft_p95_ms
         diffs.append(
-            f"#{other.rank} vs #{base.rank}: {'+' if money >= 0 else '-'}${abs(money):,.0f}/month, "
+            f"- #{other.rank} vs #{base.rank}: {'+' if money >= 0 else '-'}${abs(money):,.0f}/month, "
             f"TTFT {ttft:+.0f} ms, {other.gpus_total - base.gpus_total:+d} GPUs"
         )
     return "\n".join([header, body, "", *diffs])

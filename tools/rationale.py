@@ -12,10 +12,15 @@ def _ms(value: float) -> str:
     return f"{value / 1000:.1f} s" if value >= 10_000 else f"{value:.0f} ms"
 
 
+def _rate(qps: float) -> str:
+    """Requests per second with enough digits that a small load does not read as zero."""
+    return f"{qps:.1f}" if qps >= 1 else f"{qps:.2f}" if qps >= 0.01 else f"{qps:.3f}"
+
+
 def explain(option: PlanOption, slo: SLOTargets, qps: float, priority: Priority, budget: float | None) -> str:
     p = option.predicted
     parts = [
-        f"{option.label} carries {qps:.1f} req/s with {option.replicas} replica"
+        f"{option.label} carries {_rate(qps)} req/s with {option.replicas} replica"
         f"{'s' if option.replicas != 1 else ''} (each good for {option.max_rps_per_replica:.2f} req/s within the SLOs,"
         f" {option.headroom_pct:.0f}% headroom at peak).",
         f"Predicted p95: TTFT {_ms(p.ttft_p95_ms)} vs {_ms(slo.ttft_p95_ms)} target, ITL {_ms(p.itl_p95_ms)} vs "

@@ -85,6 +85,15 @@ def test_lifting_restrictions_brings_the_wider_choice_back(chat: Chat) -> None:
     assert chat.state["intent"]["exclude_models"] == []
 
 
+def test_a_command_that_also_changes_the_spec_replans_first(chat: Chat) -> None:
+    chat.say("chatbot for 1000 users")
+    reply = chat.say("compare option 2 and 4 for 2000 users")
+    assert chat.state["recommendation"]["spec"]["users"] == 2000
+    assert "I applied your change first" in reply and "comparison" in reply
+    assert "#4 vs #2" not in reply
+    assert "#4 vs #2" in chat.say("compare 2 and 4")
+
+
 def test_what_if_traffic_doubles_compares_scenarios(chat: Chat) -> None:
     chat.say("RAG over documents for 3000 users")
     reply = chat.say("what if traffic doubles?")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk, AnyMessage, HumanMessage
@@ -13,7 +17,7 @@ from langgraph.types import Command
 from pydantic import BaseModel, Field
 
 from agent.context import AgentServices, Context
-from kb.errors import ValidationFailedError
+from kb.errors import ConflictError, ValidationFailedError
 from kb.repositories import threads
 from kb.repositories.threads import ThreadInfo
 
@@ -78,15 +82,72 @@ def _pending(snapshot: Any) -> PendingQuestion | None:
     return PendingQuestion.model_validate({k: value.get(k) for k in PendingQuestion.model_fields if k in value})
 
 
+DEFAULT_TURN_LEASE_S = 900.0
+_HOST = socket.gethostname()
+
+
+def _turn_token() -> str:
+    return f"{_HOST}/{os.getpid()}/{uuid.uuid4().hex}"
+
+
+def _holder_is_dead(token: str) -> bool:
+    """A lease taken by a process of this machine that no longer runs (killed mid-turn) can be taken over."""
+    host, _, rest = token.partition("/")
+    pid = rest.partition("/")[0]
+    if host != _HOST or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 class Conversation:
-    """Runs turns on a graph compiled with a checkpointer; enforces thread ownership."""
+    """Runs turns on a graph compiled with a checkpointer; enforces thread ownership and one turn at a time."""
 
     def __init__(
-        self, graph: CompiledStateGraph[Any, Any, Any, Any], services: AgentServices, *, deploy_target: str
+        self,
+        graph: CompiledStateGraph[Any, Any, Any, Any],
+        services: AgentServices,
+        *,
+        deploy_target: str,
+        turn_lease_s: float = DEFAULT_TURN_LEASE_S,
     ) -> None:
         self.graph = graph
         self.services = services
         self.deploy_target = deploy_target
+        self.turn_lease_s = turn_lease_s
+
+    @contextmanager
+    def turn(self, thread_id: str) -> Iterator[None]:
+        """Hold the thread's turn lease (in the database, so it works across workers and replicas) for one turn.
+
+        A second turn on the same thread while one runs gets a ConflictError instead of interleaving with it. A lease
+        whose process died (same machine) or that is older than `turn_lease_s` is taken over.
+        """
+        token = _turn_token()
+        stale_before = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=self.turn_lease_s)
+        with self.services.database.session() as session:
+            claimed = threads.claim_turn(session, thread_id, token, stale_before=stale_before)
+            if not claimed:
+                held = threads.holder(session, thread_id)
+                claimed = (
+                    held is not None
+                    and _holder_is_dead(held)
+                    and threads.take_over_turn(session, thread_id, held, token)
+                )
+        if not claimed:
+            raise ConflictError(
+                "this conversation is still answering the previous message; send this one when that answer arrives"
+            )
+        try:
+            yield
+        finally:
+            with self.services.database.session() as session:
+                threads.release_turn(session, thread_id, token)
 
     def _config(self, thread_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread_id}}
@@ -110,35 +171,46 @@ class Conversation:
         with self.services.database.session() as session:
             return threads.list_for(session, owner)
 
-    def _input(self, text: str | None, resume: Any, shown: str | None) -> Any:
+    def _input(self, text: str | None, resume: Any, pending: PendingQuestion | None) -> Any:
         if resume is not None:
-            return Command(resume=resume)
+            return Command(resume=self._answer(resume, pending))
         if text is None or not text.strip():
             raise ValidationFailedError("the message is empty")
         if len(text) > MAX_MESSAGE_CHARS:
             raise ValidationFailedError(f"the message is longer than {MAX_MESSAGE_CHARS:,} characters")
-        if shown is not None:
+        if pending is not None:
             return Command(resume=text)  # a typed answer to the pending question
         return {"messages": [HumanMessage(text)]}
 
-    def _before(self, thread_id: str) -> tuple[int, str | None]:
+    @staticmethod
+    def _answer(resume: Any, pending: PendingQuestion | None) -> Any:
+        """An explicit answer to the pending interrupt, checked against what is actually pending."""
+        if pending is None:
+            raise ConflictError("nothing is waiting for an answer in this conversation; send a message instead")
+        if isinstance(resume, dict) and isinstance(resume.get("approved"), bool) and pending.type != "approval":
+            raise ValidationFailedError(f"the pending question needs a text answer: {pending.question}")
+        if isinstance(resume, str) and not resume.strip():
+            raise ValidationFailedError("the answer is empty")
+        return resume
+
+    def _before(self, thread_id: str) -> tuple[int, PendingQuestion | None]:
         """Message count and the question already shown, so a turn reports only what is new."""
         snapshot = self.graph.get_state(self._config(thread_id))
-        pending = _pending(snapshot)
-        return len(snapshot.values.get("messages", [])), pending.question if pending else None
+        return len(snapshot.values.get("messages", [])), _pending(snapshot)
 
     def send(self, thread_id: str, owner: str, text: str | None = None, *, resume: Any = None) -> TurnResult:
         """One turn: a new message, or the answer to the pending question/approval."""
         info = self.thread(thread_id, owner)
-        before = self._before(thread_id)
-        graph_input = self._input(text, resume, before[1])
-        self.graph.invoke(graph_input, self._config(thread_id), context=self._context(owner))
-        return self._result(info, before, title=text)
+        with self.turn(thread_id):
+            before = self._before(thread_id)
+            graph_input = self._input(text, resume, before[1])
+            self.graph.invoke(graph_input, self._config(thread_id), context=self._context(owner))
+            return self._result(info, before, title=text)
 
-    def _result(self, info: ThreadInfo, before: tuple[int, str | None], *, title: str | None) -> TurnResult:
+    def _result(self, info: ThreadInfo, before: tuple[int, PendingQuestion | None], *, title: str | None) -> TurnResult:
         snapshot = self.graph.get_state(self._config(info.id))
         messages = snapshot.values.get("messages", [])
-        count, shown = before
+        count, shown = before[0], (before[1].question if before[1] else None)
         replies = [_content(m) for m in messages[count:] if isinstance(m, AIMessage) and _content(m) != shown]
         pending = _pending(snapshot)
         if pending is not None:
@@ -159,8 +231,14 @@ class Conversation:
         """Events while the turn runs: `node` progress, `token` chunks, then a final `turn` with the result."""
         info = self.thread(thread_id, owner)
         config = self._config(thread_id)
-        before = self._before(thread_id)
-        graph_input = self._input(text, resume, before[1])
+        with self.turn(thread_id):
+            before = self._before(thread_id)
+            graph_input = self._input(text, resume, before[1])
+            yield from self.events(graph_input, config, owner)
+            yield {"event": "turn", "result": self._result(info, before, title=text).model_dump(mode="json")}
+
+    def events(self, graph_input: Any, config: RunnableConfig, owner: str) -> Iterator[dict[str, Any]]:
+        """Run the graph and report `node` progress and `token` chunks as they come (the caller holds the turn)."""
         for mode, payload in self.graph.stream(
             graph_input, config, context=self._context(owner), stream_mode=["updates", "messages"]
         ):
@@ -172,7 +250,6 @@ class Conversation:
                 chunk = payload[0]
                 if isinstance(chunk, AIMessageChunk | AIMessage) and chunk.content:
                     yield {"event": "token", "text": _content(chunk)}
-        yield {"event": "turn", "result": self._result(info, before, title=text).model_dump(mode="json")}
 
     def state(self, thread_id: str, owner: str) -> ThreadState:
         info = self.thread(thread_id, owner)
@@ -200,8 +277,9 @@ class Conversation:
 
     def delete(self, thread_id: str, owner: str) -> None:
         self.thread(thread_id, owner)
-        checkpointer = self.graph.checkpointer
-        if checkpointer is not None and not isinstance(checkpointer, bool):
-            checkpointer.delete_thread(thread_id)
+        with self.turn(thread_id):  # not while a turn is writing checkpoints
+            checkpointer = self.graph.checkpointer
+            if checkpointer is not None and not isinstance(checkpointer, bool):
+                checkpointer.delete_thread(thread_id)
         with self.services.database.session() as session:
             threads.delete(session, thread_id)

@@ -273,7 +273,9 @@ def _approved(decision: Any) -> bool:
     if isinstance(decision, bool):
         return decision
     if isinstance(decision, dict):
-        return bool(decision.get("approved")) or _approved(decision.get("text", ""))
+        if isinstance(decision.get("approved"), bool):
+            return bool(decision["approved"])  # an explicit yes/no wins over any text sent with it
+        return _approved(decision.get("text", ""))
     command = interpret(str(decision))
     return command is not None and command.name == "approve"
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from agent.context import AgentServices
-from agent.conversation import Conversation
+from agent.conversation import DEFAULT_TURN_LEASE_S, Conversation
 from kb.db import Database
 from tools.deploy.service import DeploymentService
 from tools.deploy.settings import DeploySettings
@@ -55,7 +55,9 @@ def default_services() -> AgentServices:
 
 
 @contextmanager
-def open_conversation(database: Database, services: AgentServices | None = None) -> Iterator[Conversation]:
+def open_conversation(
+    database: Database, services: AgentServices | None = None, *, turn_lease_s: float | None = None
+) -> Iterator[Conversation]:
     """A conversation over the graph compiled once with this database's checkpointer."""
     from agent.checkpoints import open_checkpointer
     from agent.graph import builder
@@ -63,4 +65,5 @@ def open_conversation(database: Database, services: AgentServices | None = None)
     services = services or build_services(database)
     with open_checkpointer(database.url) as saver:
         graph = builder.compile(checkpointer=saver)
-        yield Conversation(graph, services, deploy_target=services.deployments.settings.target)
+        lease = turn_lease_s if turn_lease_s is not None else DEFAULT_TURN_LEASE_S
+        yield Conversation(graph, services, deploy_target=services.deployments.settings.target, turn_lease_s=lease)

@@ -22,3 +22,11 @@ class ServiceSettings(BaseSettings):
         default=True,
         description="Build the use cases' curve matrices before serving, so the first turns are as fast as later ones",
     )
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, le=1_073_741_824, description="Largest request body the API accepts (413 beyond)"
+    )
+    turn_lease_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="A turn that has held its conversation this long is presumed dead and its lock taken over",
+    )

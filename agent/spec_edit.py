@@ -10,16 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
-from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
+from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from pydantic import ValidationError
 
-from agent.context import Context
 from agent.conversation import Conversation, TurnResult
 from agent.intent.schema import LIST_FIELDS, DeploymentIntent, IntentUpdate, merge
 from kb.errors import CompassError, ValidationFailedError
 from kb.repositories import threads
 from kb.repositories.catalog import CatalogSnapshot
+from kb.repositories.threads import ThreadInfo
 
 EDITABLE_FIELDS: Final = (
     "use_case",
@@ -133,7 +133,14 @@ def stream_spec_update(
     if not changes:
         raise ValidationFailedError("nothing changed in the specification")
     info = conversation.thread(thread_id, owner)
-    graph, config = conversation.graph, _config(thread_id)
+    with conversation.turn(thread_id):
+        yield from _spec_turn(conversation, info, owner, changes)
+
+
+def _spec_turn(
+    conversation: Conversation, info: ThreadInfo, owner: str, changes: Mapping[str, Any]
+) -> Iterator[dict[str, Any]]:
+    graph, config = conversation.graph, _config(info.id)
     snapshot = graph.get_state(config)
     before = len(snapshot.values.get("messages", []))
     catalog = conversation.services.planning.catalog()
@@ -151,17 +158,8 @@ def stream_spec_update(
         },
         as_node="understand",
     )
-    context = Context(services=conversation.services, user_id=owner, deploy_target=conversation.deploy_target)
-    for mode, payload in graph.stream(None, config, context=context, stream_mode=["updates", "messages"]):
-        if mode == "updates" and isinstance(payload, dict):
-            for node in payload:
-                if node != "__interrupt__":
-                    yield {"event": "node", "node": node}
-        elif mode == "messages":
-            chunk = payload[0]
-            if isinstance(chunk, AIMessageChunk | AIMessage) and isinstance(chunk.content, str) and chunk.content:
-                yield {"event": "token", "text": chunk.content}
-    state = conversation.state(thread_id, owner)
+    yield from conversation.events(None, config, owner)
+    state = conversation.state(info.id, owner)
     replies = [m.content for m in state.messages[before:] if m.role == "assistant"]
     if state.pending is not None:
         replies.append(state.pending.question)

@@ -30,6 +30,10 @@ class ValidationFailedError(CompassError):
     """Input was read but does not make sense (negative counts, wrong units, contradictions)."""
 
 
+class ConflictError(CompassError):
+    """The request clashes with the current state (a turn already running, nothing waiting for an answer)."""
+
+
 class ImportFormatError(CompassError):
     """A file being imported is malformed; the message names the file, the JSON path and what was expected."""
 

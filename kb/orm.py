@@ -269,6 +269,8 @@ class ThreadRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+    turn_token: Mapped[str | None] = mapped_column(String(128), default=None)
+    turn_started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
 # Chainlit's tables share this metadata, so `Base.metadata` always describes the whole schema Alembic manages.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from kb.db import Database
 from kb.domain import BenchmarkKey, BenchmarkRecord, BenchmarkSource, Quantization
@@ -12,6 +12,8 @@ from kb.repositories.catalog import get_gpu, get_model
 
 class BenchmarkQuery(BaseModel):
     """Which benchmark rows to fetch. With model, hardware, count, prompt and output tokens: exact match."""
+
+    model_config = ConfigDict(extra="forbid")
 
     model: str | None = Field(default=None, description="Model HF repo id or short name")
     hardware: str | None = Field(default=None, description="GPU name or alias, e.g. H100")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from kb.errors import CompassError
 from tools.benchmark_query import BenchmarkQuery, query_benchmarks
@@ -15,8 +15,10 @@ from tools.whatif import WhatIf
 
 
 class WhatIfArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     spec: DeploymentSpec = Field(description="The current deployment spec")
-    changes: list[WhatIf] = Field(min_length=1, description="Scenarios to compare against the spec")
+    changes: list[WhatIf] = Field(min_length=1, max_length=20, description="Scenarios to compare against the spec")
 
 
 def _guard(call: Any) -> Any:

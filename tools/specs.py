@@ -28,7 +28,7 @@ class DeploymentModel(StrEnum):
 class RankingWeights(BaseModel):
     """Relative weight of each sub-score; normalised to sum to 1."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     latency: Annotated[float, Field(ge=0)] = 1.0
     cost: Annotated[float, Field(ge=0)] = 1.0
@@ -56,7 +56,7 @@ PRIORITY_WEIGHTS: dict[Priority, RankingWeights] = {
 class DatacenterContext(BaseModel):
     """Running costs of owned hardware and the horizon a purchase is paid off over."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     power_cost_per_kwh: Annotated[float, Field(ge=0, le=10)] | None = None
     pue: Annotated[float, Field(ge=1.0, le=3.0)] = 1.3
@@ -88,11 +88,13 @@ class DeploymentSpec(BaseModel):
     budget_usd_month: Annotated[float, Field(gt=0, le=1e9)] | None = None
     priority: Priority = Priority.BALANCED
     weights: RankingWeights | None = None
-    gpus: list[str] = Field(default_factory=list, description="Only these GPU types (empty: all)")
-    exclude_gpus: list[str] = Field(default_factory=list)
-    models: list[str] = Field(default_factory=list, description="Only these models (empty: all)")
-    exclude_models: list[str] = Field(default_factory=list)
-    quantizations: list[Quantization] = Field(default_factory=list, description="Allowed formats (empty: all)")
+    gpus: list[str] = Field(default_factory=list, max_length=64, description="Only these GPU types (empty: all)")
+    exclude_gpus: list[str] = Field(default_factory=list, max_length=64)
+    models: list[str] = Field(default_factory=list, max_length=256, description="Only these models (empty: all)")
+    exclude_models: list[str] = Field(default_factory=list, max_length=256)
+    quantizations: list[Quantization] = Field(
+        default_factory=list, max_length=8, description="Allowed formats (empty: all)"
+    )
     pricing_model: PricingModel = PricingModel.ON_DEMAND
     deployment_model: DeploymentModel = DeploymentModel.CLOUD_RENTAL
     datacenter: DatacenterContext = Field(default_factory=DatacenterContext)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kb.domain import Quantization, TrafficProfile
 from kb.errors import ValidationFailedError
@@ -21,15 +21,24 @@ SLOMetric = Literal["ttft", "itl", "e2e"]
 class WhatIf(BaseModel):
     """One change to a spec. Exactly the fields given are applied, in this order."""
 
-    label: str | None = Field(default=None, description="Name shown in comparisons")
+    model_config = ConfigDict(extra="forbid")
+
+    label: str | None = Field(default=None, max_length=200, description="Name shown in comparisons")
     traffic_factor: float | None = Field(default=None, gt=0, le=1000, description="Multiply QPS/users, e.g. 2")
     slo_metric: SLOMetric | None = None
     slo_ms: float | None = Field(default=None, gt=0, description="New p95 target for slo_metric, ms")
     slo_factor: float | None = Field(default=None, gt=0, le=100, description="Scale slo_metric's target")
-    only_gpus: list[str] | None = None
-    exclude_gpus: list[str] | None = None
+    only_gpus: list[str] | None = Field(default=None, max_length=64)
+    exclude_gpus: list[str] | None = Field(default=None, max_length=64)
     quantization: Quantization | None = None
     budget_usd_month: float | None = Field(default=None, gt=0, le=1e9)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WhatIf:
+        both = sorted({g.lower() for g in self.only_gpus or []} & {g.lower() for g in self.exclude_gpus or []})
+        if both:
+            raise ValueError(f"{', '.join(both)} is both in only_gpus and exclude_gpus")
+        return self
 
     def describe(self) -> str:
         if self.label:

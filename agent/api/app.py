@@ -8,11 +8,12 @@ from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
 
 from anyio import to_thread
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from pydantic import BaseModel
 
-from agent.api.auth import AuthSettings
-from agent.api.errors import install_error_handlers
+from agent.api.auth import AuthSettings, current_user
+from agent.api.errors import ERROR_RESPONSES, install_error_handlers
+from agent.api.limits import BodySizeLimit
 from agent.api.routes import recommendations, reference, threads
 from agent.runtime import build_services, open_conversation
 from agent.settings import ServiceSettings
@@ -48,7 +49,9 @@ def create_app(
             app.state.deployments = services.deployments
             app.state.planning = services.planning
             try:
-                app.state.conversation = stack.enter_context(open_conversation(db, services))
+                app.state.conversation = stack.enter_context(
+                    open_conversation(db, services, turn_lease_s=settings.turn_lease_s)
+                )
                 services.deployments.reconcile()
                 if settings.warm_start:
                     # The use cases' curve matrices: the first turns then cost what later ones do.
@@ -67,13 +70,16 @@ def create_app(
         version="0.1.0",
         description="Plan, explain and deploy LLM serving configurations that meet latency SLOs.",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.state.database = db
     app.state.settings = settings
     install_error_handlers(app)
     app.state.api_keys = AuthSettings().users_by_key()
-    app.include_router(reference.router)
-    app.include_router(recommendations.router)
+    # With COMPASS_API_KEYS set every /api/v1 call needs a key (threads also use it to tell users apart).
+    app.include_router(reference.router, dependencies=[Depends(current_user)])
+    app.include_router(recommendations.router, dependencies=[Depends(current_user)])
     app.include_router(threads.router)
 
     @app.get("/health", response_model=Health, tags=["health"])

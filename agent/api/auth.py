@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -27,12 +28,20 @@ class AuthSettings(BaseSettings):
         return out
 
 
-def current_user(request: Request) -> str:
+_API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="A key from COMPASS_API_KEYS")
+_BEARER = HTTPBearer(auto_error=False, description="A key from COMPASS_API_KEYS as a bearer token")
+
+
+def current_user(
+    request: Request,
+    api_key: Annotated[str | None, Depends(_API_KEY)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+) -> str:
+    """The caller's user name; without configured keys everyone is the local user."""
     keys: dict[str, str] = request.app.state.api_keys
     if not keys:
         return LOCAL_USER
-    header = request.headers.get("authorization", "")
-    token = request.headers.get("x-api-key") or (header[7:].strip() if header.lower().startswith("bearer ") else "")
+    token = api_key or (bearer.credentials if bearer is not None else "")
     user = keys.get(token) if token else None
     if user is None:
         raise HTTPException(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import logging
 from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from agent.api.auth import User
 from agent.conversation import Conversation, HistoryEntry, ThreadState, TurnResult
@@ -16,20 +18,39 @@ from kb.errors import CompassError, DatabaseUnavailableError
 from kb.repositories.threads import ThreadInfo
 
 router = APIRouter(prefix="/api/v1/threads", tags=["threads"])
+log = logging.getLogger("compass.api")
+
+
+def _unicode(value: str | None) -> str | None:
+    """JSON can carry lone surrogates ("\\ud800"); they are not text and cannot be stored."""
+    if value is not None:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("the text is not valid Unicode (it holds an unpaired surrogate)") from None
+    return value
 
 
 class NewThread(BaseModel):
-    title: str = Field(default="", max_length=255)
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[str | None, AfterValidator(_unicode)] = Field(default=None, max_length=255)
 
 
 class UserMessage(BaseModel):
-    text: str = Field(min_length=1, max_length=20_000, description="What the user says")
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[str, AfterValidator(_unicode)] = Field(
+        min_length=1, max_length=20_000, description="What the user says"
+    )
 
 
 class InterruptAnswer(BaseModel):
-    """The answer to the pending question (text) or approval (`approved`)."""
+    """The answer to the pending question (text) or approval (`approved`; an explicit false never deploys)."""
 
-    text: str | None = Field(default=None, max_length=20_000)
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[str | None, AfterValidator(_unicode)] = Field(default=None, max_length=20_000)
     approved: bool | None = None
 
 
@@ -42,17 +63,30 @@ def _conversation(request: Request) -> Conversation:
 
 
 def _sse(events: Iterator[dict[str, Any]]) -> Iterator[str]:
+    """Events as server-sent events; a failure after the stream started becomes a final `error` event."""
     try:
         for event in events:
             yield f"event: {event['event']}\ndata: {json.dumps(event)}\n\n"
     except CompassError as exc:
         yield f"event: error\ndata: {json.dumps({'event': 'error', 'detail': exc.message})}\n\n"
+    except Exception:
+        log.exception("turn failed while streaming")
+        detail = "internal error; the server log has the details"
+        yield f"event: error\ndata: {json.dumps({'event': 'error', 'detail': detail})}\n\n"
+
+
+def _started(events: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Runs the turn up to its first event before the response starts, so a refused turn (unknown thread, empty
+    text, a turn already running) is an HTTP error status rather than an event inside a 200 stream."""
+    first = next(events, None)
+    return itertools.chain([first] if first is not None else [], events)
 
 
 @router.post("", response_model=ThreadInfo, status_code=201)
-def create_thread(body: NewThread, request: Request, user: User) -> ThreadInfo:
-    """Start a conversation; its id resumes it from the REST API, the CLI (`compass chat --thread`) or the UI."""
-    return _conversation(request).create_thread(user, title=body.title)
+def create_thread(request: Request, user: User, body: NewThread | None = None) -> ThreadInfo:
+    """Start a conversation (the body is optional); its id resumes it from the REST API, the CLI
+    (`compass chat --thread`) or the UI."""
+    return _conversation(request).create_thread(user, title=(body.title if body else None) or "")
 
 
 @router.get("", response_model=list[ThreadInfo])
@@ -61,7 +95,16 @@ def list_threads(request: Request, user: User) -> list[ThreadInfo]:
     return _conversation(request).list_threads(user)
 
 
-@router.post("/{thread_id}/messages", response_model=TurnResult)
+_EVENTS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The turn's result; with `?stream=true` or Accept: text/event-stream, server-sent events "
+        "(`node`, `token`, then `turn` with this result, or `error`)",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.post("/{thread_id}/messages", response_model=TurnResult, responses=_EVENTS)
 def post_message(
     thread_id: str,
     body: UserMessage,
@@ -72,10 +115,19 @@ def post_message(
     """Send a message. If a question is pending, the text answers it. `?stream=true` or Accept: text/event-stream
     streams `node`, `token` and a final `turn` event."""
     conversation = _conversation(request)
-    if stream or "text/event-stream" in request.headers.get("accept", ""):
-        conversation.thread(thread_id, user)  # ownership is checked before the stream starts
-        return StreamingResponse(_sse(conversation.stream(thread_id, user, body.text)), media_type="text/event-stream")
+    if stream or _wants_events(request.headers.get("accept", "")):
+        events = _started(conversation.stream(thread_id, user, body.text))
+        return StreamingResponse(_sse(events), media_type="text/event-stream")
     return conversation.send(thread_id, user, body.text)
+
+
+def _wants_events(accept: str) -> bool:
+    """Accept names text/event-stream without q=0."""
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        if media == "text/event-stream":
+            return not any(p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for p in params)
+    return False
 
 
 @router.post("/{thread_id}/resume", response_model=TurnResult)

@@ -66,7 +66,7 @@ def _traffic_factor(text: str) -> float | None:
 
 
 _LISTED_OPTIONS = re.compile(
-    r"(?:options?|#|numbers?|no\.?)\s*\d{1,2}\b(?:\s*(?:,|and|&|or|vs\.?|versus|with|to)\s*(?:options?\s*|#)?\d{1,2}\b"
+    r"(?:options?|#|numbers?|no\.?)\s*-?\d{1,3}\b(?:\s*(?:,|and|&|or|vs\.?|versus|with|to)\s*(?:options?\s*|#)?\d{1,3}\b"
     r"(?!\s*(?:%|x\b|ms|s\b|gpus?|users|qps|rps|k\b|tokens)))*"
 )
 
@@ -75,17 +75,17 @@ def _option_numbers(text: str) -> list[int]:
     numbers = [
         int(n)
         for listed in _LISTED_OPTIONS.finditer(text)  # "option 2 and 4", "#1, #3 or 5"
-        for n in re.findall(r"\d{1,2}", listed.group(0))
+        for n in re.findall(r"-?\d{1,3}", listed.group(0))
     ]
-    numbers += [int(n) for n in re.findall(r"\b(\d{1,2})\b(?!\s*(?:%|x|ms|s\b|gpu|users|qps|rps|k\b|tokens))", text)
+    numbers += [int(n) for n in re.findall(r"\b(\d{1,3})\b(?!\s*(?:%|x|ms|s\b|gpu|users|qps|rps|k\b|tokens))", text)
                 if not numbers]  # fmt: skip
     for word, value in _NUMBER_WORDS.items():
         if re.search(rf"\b{word}\b(?:\s+(?:one|option))?", text) and re.search(r"option|one\b|deploy|compare", text):
             numbers.append(value)
     seen: list[int] = []
     for n in numbers:
-        if n not in seen and 1 <= n <= 50:
-            seen.append(n)
+        if n not in seen and -999 <= n <= 999:
+            seen.append(n)  # out of range ("option 0", "option 99") is reported by the tool, never read as 1
     return seen
 
 
@@ -98,9 +98,10 @@ def interpret(text: str) -> Command | None:
         return Command(name="approve")
     if _REJECT.fullmatch(lowered) or lowered == "n":
         return Command(name="reject")
-    if re.search(r"\b(deploy|launch|ship|roll out)\b", lowered):
+    choosing = re.search(r"\b(?:go|going)\s+with\b|\b(?:pick|choose|select|take)\b", lowered)
+    if re.search(r"\b(deploy|launch|ship|roll out)\b", lowered) or (choosing and _option_numbers(lowered)):
         pick = _picks(lowered)
-        explicit = re.search(r"(?:option|#|number)\s*\d{1,2}\b|\b\d{1,2}\b", lowered)
+        explicit = re.search(r"(?:option|#|number)\s*-?\d{1,3}\b|\b\d{1,3}\b", lowered)
         if pick is not None and not explicit:
             return Command(name="deploy", pick=pick)
         return Command(name="deploy", options=_option_numbers(lowered)[:1] or [1])
@@ -115,14 +116,15 @@ def interpret(text: str) -> Command | None:
         if len(numbers) >= 2:
             return Command(name="compare_options", options=numbers)
     traffic = re.search(r"\b(traffic|load|users|requests|qps|rps|demand|usage)\b", lowered)
-    if traffic and re.search(r"\bwhat if\b|\bif\b|\bsuppose\b|\bimagine\b|\bdoubles?\b", lowered):
+    hypothetical = r"\bwhat if\b|\bif\b|\bsuppose\b|\bimagine\b|\bdoubles?\b|^(?:double|halve|triple)\b"
+    if traffic and re.search(hypothetical, lowered):
         factor = _traffic_factor(lowered)
         if factor:
             return Command(name="what_if_traffic", factor=factor)
     if re.search(r"\b(tell me more|more about|details? (on|of|about))\b", lowered) and _option_numbers(lowered):
         return Command(name="why", options=_option_numbers(lowered)[:1])
-    asking = lowered.endswith("?") or re.match(r"(what|how|which|tell me|show me|is|does|can)\b", lowered)
-    if asking and re.search(r"(?:option|#)\s*\d{1,2}\b", lowered):
+    asking = lowered.endswith("?") or re.match(r"(what'?s?|how|which|tell me|show me|is|does|can)\b", lowered)
+    if asking and re.search(r"(?:option|#)\s*-?\d{1,3}\b", lowered):
         return Command(name="why", options=_option_numbers(lowered)[:1])  # "what does option 2 cost?"
     if re.search(r"\bwhy\b|\bexplain\b|\breason", lowered):
         return Command(name="why", options=_option_numbers(lowered)[:1] or [1])

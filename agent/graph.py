@@ -19,7 +19,6 @@ builder.add_conditional_edges(
     "understand", route_after_understand, {"clarify": "clarify", "explore": "explore", "__end__": END}
 )
 builder.add_edge("recommend", END)
-builder.add_edge("deploy", END)
 
 graph = builder.compile()
 graph.name = "compass"

@@ -16,7 +16,7 @@ from agent.context import Context, services_of
 from agent.intent.rules import extract
 from agent.intent.schema import DeploymentIntent, merge, to_spec_values
 from agent.state import AgentState, upgrade_state
-from kb.errors import CompassError
+from kb.errors import CompassError, ValidationFailedError
 from tools.capacity_planner import parse_spec
 from tools.deploy.request import DeploymentRequest
 from tools.manifest_renderer import RenderRequest, render_manifests
@@ -24,6 +24,7 @@ from tools.specs import Recommendation
 from tools.whatif import WhatIf
 
 MAX_QUESTIONS = 3
+MAX_TRAFFIC_FACTOR = 1000.0  # WhatIf.traffic_factor's limit
 DEFAULT_USE_CASE = "chatbot_conversational"
 DEFAULT_USERS = 100
 SLOT_FIELDS = {"use_case": "use_case", "scale": "users"}
@@ -63,15 +64,23 @@ def understand(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     text = _last_user_text(state)
     command = interpret(text)
     if command is not None and command.name == "start_over":
-        return {
+        # "start over with a translation service for 3000 users": the rest of the message is the new request.
+        fresh = extract(text, services.planning.catalog())
+        reset = {
             "version": state["version"],
             "phase": "collect",
-            "intent": {},
+            "intent": fresh.intent.model_dump(mode="json") if fresh.findings else {},
             "asked": None,
+            "reasked": None,
             "recommendation": None,
             "comparison": None,
+            "notices": list(fresh.notes),
+        }
+        if fresh.findings:
+            return {**reset, "pending_command": None, "messages": [AIMessage("Starting over.")]}
+        return {
+            **reset,
             "pending_command": command.model_dump(),
-            "notices": [],
             "messages": [AIMessage("Starting over. " + prompts.GREETING)],
         }
     catalog = services.planning.catalog()
@@ -131,31 +140,49 @@ def missing_slot(intent: DeploymentIntent, asked: list[str]) -> str | None:
     return None
 
 
-def clarify(state: AgentState, runtime: Runtime[Context]) -> Command[Literal["recommend", "clarify"]]:
-    """Ask one targeted question through an interrupt; an "I don't know" leads to defaults."""
+def _fills(slot: str, intent: DeploymentIntent) -> bool:
+    if slot == "use_case":
+        return intent.use_case is not None or intent.prompt_tokens is not None
+    return intent.users is not None or intent.qps is not None
+
+
+def clarify(state: AgentState, runtime: Runtime[Context]) -> Command[Literal["recommend", "clarify", "understand"]]:
+    """Ask one targeted question through an interrupt; an "I don't know" leads to defaults.
+
+    An answer that does not answer (a counter-question, only other facts) gets the question once more with why it
+    matters, as long as that stays within three questions; "start over" in an answer starts over.
+    """
     intent = _intent(state)
     asked = list(state.get("asked") or [])
+    reasked = list(state.get("reasked") or [])
     slot = missing_slot(intent, asked)
     if slot is None:
         return Command(goto="recommend")
     question, options = prompts.QUESTIONS[slot]
-    answer = _answer_text(interrupt({"type": "question", "slot": slot, "question": question, "options": options}))
+    shown = f"{prompts.REASK[slot]}\n\n{question}" if slot in reasked else question
+    answer = _answer_text(interrupt({"type": "question", "slot": slot, "question": shown, "options": options}))
+    turn: list[AnyMessage] = [AIMessage(shown), HumanMessage(answer)]
+    command = interpret(answer)
+    if command is not None and command.name == "start_over":
+        return Command(goto="understand", update={"messages": turn})
     catalog = services_of(runtime.context).planning.catalog()
     extraction = extract(answer, catalog, expecting=SLOT_FIELDS[slot])
     found = extraction.intent
     update = extraction.update()
-    if extraction.dont_know and slot == "scale":
-        found = found.model_copy(update={"unknown_fields": [*found.unknown_fields, "users"]})
-    elif extraction.dont_know and slot == "use_case":
-        found = found.model_copy(update={"unknown_fields": [*found.unknown_fields, "use_case"]})
+    merged = merge(intent, update.model_copy(update={"set": found}))
+    if not extraction.dont_know and not _fills(slot, found):
+        others = [s for s in ("use_case", "scale") if s != slot and missing_slot(merged, [*asked, slot]) == s]
+        questions_shown = len(asked) + len(reasked) + 1
+        if slot not in reasked and questions_shown + 1 + len(others) <= MAX_QUESTIONS:
+            update_state = {"intent": merged.model_dump(mode="json"), "reasked": [slot], "phase": "clarify"}
+            return Command(goto="clarify", update={**update_state, "messages": turn})
+    if (extraction.dont_know or not _fills(slot, found)) and not _fills(slot, merged):
+        unknown = "users" if slot == "scale" else "use_case"
+        found = found.model_copy(update={"unknown_fields": [*found.unknown_fields, unknown]})
+        merged = merge(intent, update.model_copy(update={"set": found}))
     return Command(
         goto="clarify",
-        update={
-            "intent": merge(intent, update.model_copy(update={"set": found})).model_dump(mode="json"),
-            "asked": [slot],
-            "phase": "clarify",
-            "messages": [AIMessage(question), HumanMessage(answer)],
-        },
+        update={"intent": merged.model_dump(mode="json"), "asked": [slot], "phase": "clarify", "messages": turn},
     )
 
 
@@ -190,7 +217,7 @@ def recommend(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         "recommendation": rec.model_dump(mode="json"),
         "pending_command": None,
         "notices": [],
-        "messages": [AIMessage(replies.recommendation_reply(rec, notes))],
+        "messages": [AIMessage(replies.recommendation_reply(rec, notes, spec))],
     }
 
 
@@ -243,8 +270,17 @@ def _what_if(
 ) -> tuple[str, dict[str, Any]]:
     services = services_of(runtime.context)
     catalog = services.planning.catalog()
+    values = to_spec_values(_intent(state), catalog=catalog)
+    shown = state.get("recommendation") or {}
+    if "use_case" not in values and "prompt_tokens" not in values:
+        values["use_case"] = (shown.get("spec") or {}).get("use_case") or DEFAULT_USE_CASE
+    if "users" not in values and "qps" not in values:  # the plan on screen used a default load: scale that
+        resolved = shown.get("spec") or {}
+        values.update({"users": resolved["users"]} if resolved.get("users") else {"qps": resolved.get("qps")})
     try:
-        spec = parse_spec(to_spec_values(_intent(state), catalog=catalog) or {"use_case": DEFAULT_USE_CASE})
+        spec = parse_spec(values)
+        if not command.factor or not 0 < command.factor <= MAX_TRAFFIC_FACTOR:
+            raise ValidationFailedError(f"traffic can be scaled by more than 0 and at most {MAX_TRAFFIC_FACTOR:g}x")
         comparison = services.planning.what_if(spec, [WhatIf(traffic_factor=command.factor)], catalog)
     except CompassError as exc:
         return f"I can't run that what-if: {exc.message}", update
@@ -280,8 +316,29 @@ def _approved(decision: Any) -> bool:
     return command is not None and command.name == "approve"
 
 
-def deploy(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Ask for explicit approval (an interrupt; never inferred from message text), then deploy and probe."""
+def deploy(state: AgentState, runtime: Runtime[Context]) -> Command[Literal["understand", "__end__"]]:
+    """Ask for explicit approval (an interrupt; never inferred from message text), then deploy and probe.
+
+    An answer that is neither yes nor no ("deploy option 3 instead", "start over", "compare 1 and 2") declines this
+    deployment and is then read as a new message.
+    """
+    update = _deploy(state, runtime)
+    return Command(goto="understand" if update.pop("read_again", False) else "__end__", update=update)
+
+
+def _another_request(decision: Any) -> bool:
+    """A typed answer to the approval that is a request of its own rather than a yes or no."""
+    if isinstance(decision, dict):
+        if isinstance(decision.get("approved"), bool):
+            return False
+        decision = decision.get("text", "")
+    if not isinstance(decision, str) or not decision.strip():
+        return False
+    command = interpret(decision)
+    return command is None or command.name not in ("approve", "reject")
+
+
+def _deploy(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     raw = state.get("pending_command") or {}
     if not state.get("recommendation"):
         return {"pending_command": None, "messages": [AIMessage("There is nothing to deploy yet.")]}
@@ -308,6 +365,9 @@ def deploy(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     )
     messages: list[AnyMessage] = [AIMessage(question), HumanMessage(_answer_text(decision) or str(decision))]
     if not _approved(decision):
+        if _another_request(decision):
+            messages.append(AIMessage(f"Not deployed; option {rank} is not approved."))
+            return {"pending_command": None, "phase": "explore", "messages": messages, "read_again": True}
         messages.append(AIMessage("Not deployed. The recommendation is still here to explore."))
         return {"pending_command": None, "phase": "explore", "messages": messages}
     thread_id = get_config().get("configurable", {}).get("thread_id")

@@ -19,6 +19,17 @@ QUESTIONS: dict[str, tuple[str, list[str]]] = {
     ),
 }
 
+REASK = {
+    "use_case": (
+        "I couldn't tell the kind of work from that. It sets the prompt and answer lengths and the latency targets "
+        "I plan for; if you're not sure, say \"I don't know\" and I'll assume a chatbot."
+    ),
+    "scale": (
+        "I didn't find a number of users or requests there. The load decides how many replicas you need; a rough "
+        "guess is fine, or say \"I don't know\" and I'll plan for 100 users."
+    ),
+}
+
 GREETING = (
     "Hi, I'm Compass. Tell me what you want to run, e.g. *\"a customer-support chatbot for 1,000 users, "
     "latency matters, $5k/month max\"*, and I'll recommend a model, GPUs and a replica count that meet your "
@@ -44,8 +55,8 @@ COMMAND_WORDS = {
 }
 
 DEFAULTS_NOTE = {
-    "use_case": "You weren't sure about the use case, so I assumed a conversational chatbot (512 -> 256 tokens).",
-    "scale": "You weren't sure about the load, so I planned for 100 users and show more options than usual.",
+    "use_case": "Without a use case I assumed a conversational chatbot (512 -> 256 tokens); name yours any time.",
+    "scale": "Without a load figure I planned for 100 users and show more options than usual; give a number any time.",
 }
 
 EXPLORATION_SYSTEM = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tools.inference_probe import ProbeResult
-from tools.specs import PlanOption, Recommendation
+from tools.specs import DeploymentSpec, PlanOption, Recommendation
 from tools.whatif import ScenarioComparison
 
 
@@ -34,13 +34,43 @@ def recommendation_table(rec: Recommendation) -> str:
     return "\n".join([header, *rows])
 
 
-def recommendation_reply(rec: Recommendation, notes: list[str]) -> str:
+def filters_line(spec: DeploymentSpec) -> str | None:
+    """The restrictions in force, so the user can see (and lift) what narrows the list."""
+
+    def short(names: list[str]) -> str:
+        shown = ", ".join(n.split("/")[-1] for n in names[:3])
+        return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+    parts = []
+    if spec.gpus:
+        parts.append(f"only {short(spec.gpus)}")
+    if spec.exclude_gpus:
+        parts.append(f"no {short(spec.exclude_gpus)}")
+    if spec.models:
+        parts.append(f"models {short(spec.models)}")
+    if spec.exclude_models:
+        parts.append(f"no {short(spec.exclude_models)}")
+    if spec.quantizations:
+        parts.append(" or ".join(q.value for q in spec.quantizations) + " only")
+    if spec.budget_usd_month is not None:
+        parts.append(f"budget ${spec.budget_usd_month:,.0f}/month")
+    if spec.max_gpus is not None:
+        parts.append(f"at most {spec.max_gpus} GPUs")
+    if not parts:
+        return None
+    return "**Filters:** " + "; ".join(parts) + ' (say *"any GPU is fine"*, *"no budget limit"*... to lift one)'
+
+
+def recommendation_reply(rec: Recommendation, notes: list[str], request: DeploymentSpec | None = None) -> str:
     spec = rec.spec
     lines = [
         f"**{spec.use_case or 'Custom workload'}**: {spec.traffic.prompt_tokens} → {spec.traffic.output_tokens} "
         f"tokens, {spec.qps:.2f} requests/s at peak; p95 targets TTFT {_ms(spec.slo.ttft_p95_ms)}, ITL "
         f"{_ms(spec.slo.itl_p95_ms)}, E2E {_ms(spec.slo.e2e_p95_ms)}."
     ]
+    filters = filters_line(request) if request is not None else None
+    if filters:
+        lines += ["", filters]
     for note in [*spec.notes, *notes]:
         lines += ["", f"_{note}_"]  # a paragraph each: Markdown would run single lines together
     if rec.options:

@@ -35,6 +35,7 @@ class AgentState(TypedDict):
     phase: NotRequired[Annotated[Phase, keep_last]]
     intent: NotRequired[Annotated[dict[str, Any], keep_last]]
     asked: NotRequired[Annotated[list[str], append_unique]]
+    reasked: NotRequired[Annotated[list[str], append_unique]]
     pending_command: NotRequired[Annotated[dict[str, Any] | None, keep_last]]
     recommendation: NotRequired[Annotated[dict[str, Any] | None, keep_last]]
     comparison: NotRequired[Annotated[dict[str, Any] | None, keep_last]]
@@ -52,6 +53,7 @@ def upgrade_state(state: AgentState) -> AgentState:
     upgraded.setdefault("phase", "collect")
     upgraded.setdefault("intent", {})
     upgraded.setdefault("asked", [])
+    upgraded.setdefault("reasked", [])
     upgraded.setdefault("deployments", [])
     upgraded.setdefault("notices", [])
     upgraded["version"] = STATE_VERSION

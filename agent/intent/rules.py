@@ -259,7 +259,8 @@ _PER_USER = re.compile(
 _PER_USER_LEFT = re.compile(r"\b(?:each|every|per|a|one)\s+(?:user|person|employee|customer|developer)\b")
 
 _USER_NOUNS: Final = (
-    r"users?|people|persons|employees|customers|developers|devs|engineers|seats|agents|students|members|clients"
+    r"users?|usrs?|userss|usres|ppl|people|persons|employees|customers|developers|devs|engineers|seats|agents"
+    r"|students|members|clients|folks|workers|teammates|individuals"
     r"|visitors|subscribers|staff|lawyers|analysts|researchers|writers|dau|mau|accounts|colleagues|reps|players"
 )
 _USER_ADJ: Final = (
@@ -268,7 +269,8 @@ _USER_ADJ: Final = (
 )
 _USERS_RIGHT = re.compile(rf"\s*\+?\s*(?:(?:{_USER_ADJ})[\s-]+){{0,2}}(?P<noun>{_USER_NOUNS})\b")
 _USERS_LEFT = re.compile(
-    r"\b(?:users?|user\s+base|userbase|headcount|audience)\b"
+    r"\b(?:users?|user\s+base|userbase|headcount|audience"
+    r"|(?:team|staff|group|department|company|firm|workforce|organi[sz]ation)\s+of)\b"
     r"(?:\s*(?:of|is|are|:|=|~|around|about|approximately|roughly|will\s+be|count|total|maybe))*\s*$"
 )
 

@@ -45,11 +45,48 @@ def test_i_dont_know_gives_defaults_and_a_broader_list(chat: Chat) -> None:
 
 def test_never_more_than_three_questions(chat: Chat) -> None:
     chat.say("hello")
-    for _ in range(5):
+    questions = 0
+    for _ in range(6):
         if chat.pending is None:
             break
-        chat.say("hmm")
-    assert len(chat.state["asked"]) <= 3 and chat.pending is None
+        questions += 1
+        chat.say("hmm?")
+    assert questions <= 3 and len(chat.state["asked"]) <= 3 and chat.pending is None
+    assert chat.state["recommendation"] is not None
+
+
+def test_a_non_answer_gets_the_question_again_with_why_it_matters(chat: Chat) -> None:
+    chat.say("we need a chatbot")
+    assert chat.pending is not None and chat.pending["slot"] == "scale"
+    reply = chat.say("what do you mean?")
+    assert chat.pending is not None and chat.pending["slot"] == "scale"
+    assert "The load decides how many replicas" in reply
+    reply = chat.say("about 300")
+    assert chat.pending is None and chat.state["recommendation"]["spec"]["users"] == 300
+    assert "planned for 100 users" not in reply
+
+
+def test_other_facts_in_an_answer_are_kept_and_the_question_asked_again(chat: Chat) -> None:
+    chat.say("we need a chatbot")
+    chat.say("budget is 2k/month")
+    assert chat.pending is not None and chat.pending["slot"] == "scale"
+    assert chat.state["intent"]["budget_usd_month"] == 2000
+    chat.say("1k usrs")
+    assert chat.state["recommendation"]["spec"]["users"] == 1000
+
+
+def test_start_over_while_a_question_is_pending(chat: Chat) -> None:
+    chat.say("we need a chatbot")
+    reply = chat.say("start over")
+    assert "Starting over" in reply and chat.pending is None and chat.state["intent"] == {}
+
+
+def test_start_over_with_a_new_request_plans_it(chat: Chat) -> None:
+    chat.say("chatbot for 1000 users, only L4")
+    reply = chat.say("start over with a translation service for 3000 users")
+    rec = chat.state["recommendation"]
+    assert "Starting over" in reply and rec["spec"]["use_case"] == "translation" and rec["spec"]["users"] == 3000
+    assert chat.state["intent"]["gpus"] == []
 
 
 def test_editing_an_slo_reruns_the_recommendation(chat: Chat) -> None:
@@ -71,8 +108,9 @@ def test_lifting_restrictions_brings_the_wider_choice_back(chat: Chat) -> None:
     rec = chat.state["recommendation"]
     assert {o["gpu"] for o in rec["options"]} == {"L4"} and chat.state["intent"]["budget_usd_month"] == 5000
 
+    assert "**Filters:** only L4; no Llama" in chat.state["messages"][-1].content
     reply = chat.say("any GPU is fine")
-    assert "Any GPU type again." in reply
+    assert "Any GPU type again." in reply and "only L4" not in reply
     assert len({o["gpu"] for o in chat.state["recommendation"]["options"]}) > 1
     assert chat.state["intent"]["exclude_models"], "lifting the GPU filter keeps the model filter"
 
@@ -92,6 +130,14 @@ def test_a_command_that_also_changes_the_spec_replans_first(chat: Chat) -> None:
     assert "I applied your change first" in reply and "comparison" in reply
     assert "#4 vs #2" not in reply
     assert "#4 vs #2" in chat.say("compare 2 and 4")
+
+
+def test_what_if_after_a_default_load_scales_the_default(chat: Chat) -> None:
+    chat.say("need a chatbot")
+    chat.say("not sure")
+    reply = chat.say("what if traffic doubles?")
+    assert "traffic x2" in reply and "can't run" not in reply
+    assert "at most 1000x" in chat.say("what if traffic is 1000000x?")
 
 
 def test_what_if_traffic_doubles_compares_scenarios(chat: Chat) -> None:
@@ -129,6 +175,28 @@ def test_deploy_the_cheapest_one_picks_among_the_shown_options(chat: Chat, words
     assert chat.state["intent"].get("priority") is None, "a selector word is not a new ranking priority"
     assert chat.state["recommendation"]["options"] == options
     chat.say("no")
+
+
+@pytest.mark.parametrize("number", ["0", "-1", "99", "100"])
+def test_an_option_that_does_not_exist_is_said_so(chat: Chat, number: str) -> None:
+    chat.say("chatbot for 1000 users")
+    assert f"There is no option {number}" in chat.say(f"deploy option {number}")
+    assert chat.pending is None
+    assert f"no option {number}" in chat.say(f"why option {number}?")
+
+
+def test_another_request_in_answer_to_an_approval_declines_it_and_is_read(chat: Chat) -> None:
+    chat.say("chatbot for 1000 users")
+    chat.say("deploy option 1")
+    reply = chat.say("actually deploy option 3 instead")
+    assert "option 1 is not approved" in reply
+    assert chat.pending is not None and chat.pending["type"] == "approval" and chat.pending["rank"] == 3
+    reply = chat.say("compare 1 and 2")
+    assert "Not deployed" in reply and "#2 vs #1" in reply and chat.pending is None
+    chat.say("deploy option 2")
+    reply = chat.say("start over")
+    assert "Starting over" in reply and chat.state["recommendation"] is None
+    assert chat.state.get("deployments") == []
 
 
 def test_approved_deployment_reports_endpoint_and_measured_latency(chat: Chat) -> None:

@@ -105,7 +105,7 @@ def test_invented_numbers_are_dropped(catalog: CatalogSnapshot) -> None:
 
 
 def test_numbers_the_user_wrote_but_the_rules_missed_are_kept(catalog: CatalogSnapshot) -> None:
-    text = "roughly 1200 folks will use it; the first bit should show up in 0.5 s"
+    text = "roughly 1200 souls will use it; the first bit should show up in 0.5 s"
     assert extract(text, catalog).intent.model_dump(exclude_defaults=True) == {}
     result = run(text, catalog, answering({"users": 1200, "ttft_p95_ms": 500}))
     assert fields(result) == {"users": 1200, "ttft_p95_ms": 500.0}

@@ -60,6 +60,13 @@ def parse_spec(values: Mapping[str, object]) -> DeploymentSpec:
         raise ValidationFailedError("invalid deployment spec: " + "; ".join(messages)) from exc
 
 
+_SLO_WORDS = {
+    "ttft_p95_ms": ("time-to-first-token (TTFT)", "TTFT 300 ms"),
+    "itl_p95_ms": ("inter-token latency (ITL)", "ITL 30 ms"),
+    "e2e_p95_ms": ("end-to-end latency", "E2E 10 s"),
+}
+
+
 def resolve_spec(spec: DeploymentSpec, catalog: CatalogSnapshot) -> ResolvedSpec:
     """Apply the use-case template; explicit fields win. Fails clearly when traffic, SLOs or scale are missing."""
     template = catalog.template(spec.use_case) if spec.use_case else None
@@ -75,8 +82,16 @@ def resolve_spec(spec: DeploymentSpec, catalog: CatalogSnapshot) -> ResolvedSpec
         value = getattr(spec, name)
         if value is None and template is not None:
             value = getattr(template.slo, name)
+        if value is None and name == "e2e_p95_ms":
+            # No use case and no E2E target: the whole answer at the stated TTFT and ITL.
+            value = targets["ttft_p95_ms"] + targets["itl_p95_ms"] * (traffic.output_tokens - 1)
+            notes.append(
+                f"E2E target {value:.0f} ms = TTFT + ITL x {traffic.output_tokens - 1} more tokens (no use case "
+                "gave one)"
+            )
         if value is None:
-            raise ValidationFailedError(f"no {name.split('_')[0].upper()} target: name a use case or set {name}")
+            metric, example = _SLO_WORDS[name]
+            raise ValidationFailedError(f"no {metric} target: name a use case or give one, e.g. {example!r}")
         targets[name] = value
     slo = SLOTargets(**targets)
     min_e2e = slo.ttft_p95_ms + slo.itl_p95_ms * (traffic.output_tokens - 1)

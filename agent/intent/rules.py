@@ -290,6 +290,9 @@ _TOKENS_ROLE_LEFT = re.compile(
     r"(?:\s*(?:of|are|is|:|=|~|around|about|roughly|typically|usually|average|avg|up\s+to|length))*\s*$"
 )
 _TOKENS_AFTER = re.compile(rf"[\s-]*{_TOKEN_WORD}")
+_ROLE_RIGHT_BARE = re.compile(
+    r"[\s-]*(?:(?P<in>inputs?|prompts?|context)|(?P<out>outputs?|completions?|responses?|answers?))\b"
+)
 _TOKENS_PER_SECOND = re.compile(r"\s*(?:/|per)\s*(?:s|sec|second)\b")
 _PAIR_ARROW = re.compile(rf"\s*(?:{_TOKEN_WORD}\s*)?(?:->|-->|\u2192|=>|/)\s*$")
 _PAIR_IN = re.compile(rf"\s*(?:{_TOKEN_WORD}\s*)?in\b\s*(?:,|/|;|and)?\s*$")
@@ -906,7 +909,13 @@ def _resolve_model_mention(
     elif version is not None or sizes:
         found = [f for f in found if not f.variants - {"oss"}] or found
     if not found:
-        scan.note(f"The catalog has no model matching {label!r}; ignored it.")
+        same_size = [f for f in candidates if sizes and sizes <= f.sizes and not f.variants - said - {"oss"}]
+        near = same_size or [f for f in candidates if sizes and sizes <= f.sizes]
+        hint = ""
+        if near:
+            short = canonical[near[0].repo].split("/")[-1]
+            hint = f' The closest it has is {short}: say "use {short}" to plan with it.'
+        scan.note(f"The catalog has no model matching {label!r}; I left the model open.{hint}")
         return
     repos = tuple(canonical[f.repo] for f in found)
     scan.mentions.append(_Mention(match.start(), match.end(), "model", repos, label))
@@ -1217,26 +1226,40 @@ def _token_pairs(scan: _Scan) -> None:
 
 
 def _read_tokens(scan: _Scan, index: int, num: _Num) -> bool:
-    match = _TOKENS_RIGHT.match(scan.low, num.end) or _TOKENS_ROLE_RIGHT.match(scan.low, num.end)
-    if match is not None:
-        name = "prompt_tokens" if match.group("in") else "output_tokens"
-        return scan.set(name, round(num.value), num.start, match.end())
+    """Token counts by their role: "8k input tokens", "input 8k tokens output 1k", "2k input / 300 output tokens",
+    "prompts are about 2000 tokens and answers 500"; a bare "N tokens" with no role is asked about."""
+    explicit = _TOKENS_ROLE_RIGHT.match(scan.low, num.end)
+    if explicit is not None:
+        return scan.set(_token_field(explicit), round(num.value), num.start, explicit.end())
     after = _TOKENS_AFTER.match(scan.low, num.end)
+    start, stop = scan.sentence(num.start)
+    about_tokens = "tok" in scan.low[start:stop]
+    role = _TOKENS_ROLE_LEFT.search(scan.left(num.start, 30))
+    bare_number = after is None and about_tokens and not _OTHER_UNIT.match(scan.low, num.end)
+    speed = after is not None and _TOKENS_PER_SECOND.match(scan.low, after.end())
+    if role is not None and (after is not None or bare_number) and not speed:
+        return scan.set(_token_field(role), round(num.value), num.start, after.end() if after else num.end)
+    right = _TOKENS_RIGHT.match(scan.low, num.end)
+    if right is not None:
+        return scan.set(_token_field(right), round(num.value), num.start, right.end())
+    bare = _ROLE_RIGHT_BARE.match(scan.low, num.end)
+    if bare is not None and about_tokens:
+        return scan.set(_token_field(bare), round(num.value), num.start, bare.end())
     if after is None:
         return False
     if _TOKENS_PER_SECOND.match(scan.low, after.end()):
         scan.note(f"{scan.span(num.start, after.end())} is a generation speed; I did not use it.")
         scan.take(num.start, after.end())
         return True
-    role = _TOKENS_ROLE_LEFT.search(scan.left(num.start, 30))
-    if role is not None:
-        name = "prompt_tokens" if role.group("in") else "output_tokens"
-        return scan.set(name, round(num.value), num.start, after.end())
     if scan.expecting in ("prompt_tokens", "output_tokens"):
         return scan.set(scan.expecting, round(num.value), num.start, after.end())
     scan.note(f"{scan.span(num.start, after.end())}: is that the prompt or the answer? I left it out.")
     scan.take(num.start, after.end())
     return True
+
+
+def _token_field(match: re.Match[str]) -> str:
+    return "prompt_tokens" if match.group("in") else "output_tokens"
 
 
 def _read_users(scan: _Scan, index: int, num: _Num) -> bool:

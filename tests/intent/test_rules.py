@@ -214,6 +214,10 @@ PHRASINGS += [
     ("ITL: 20ms, E2E: 5s", {"itl_p95_ms": 20.0, "e2e_p95_ms": 5000.0}),
     ("latency: 3 seconds is ok", {"e2e_p95_ms": 3000.0}),
     ("note: 2 seconds of thinking, chatbot for 100 users", {"use_case": "chatbot_conversational", "users": 100}),
+    ("input 8k tokens output 1k", {"prompt_tokens": 8000, "output_tokens": 1000}),
+    ("2k input / 300 output tokens", {"prompt_tokens": 2000, "output_tokens": 300}),
+    ("prompts are about 2000 tokens and answers 500", {"prompt_tokens": 2000, "output_tokens": 500}),
+    ("inputs of 4k tokens and outputs of 512", {"prompt_tokens": 4000, "output_tokens": 512}),
     ("priority: cost", {"priority": "cost"}),
     ("the priority should be speed", {"priority": "latency"}),
     ("priority = quality", {"priority": "quality"}),
@@ -532,3 +536,12 @@ def test_extraction_is_deterministic_and_pure(catalog: CatalogSnapshot) -> None:
 
 def test_literal_numbers() -> None:
     assert literal_numbers("5k users, 1,000 rps, two thousand, 0.5 s, H100") == {5.0, 5000.0, 1000.0, 2000.0, 0.5}
+
+
+def test_a_model_the_catalog_lacks_gets_the_closest_one_suggested(catalog: CatalogSnapshot) -> None:
+    extraction = extract("serve llama 3.1 70b on a100 80gb", catalog)
+    assert fields(extraction) == {"gpus": ["A100-80GB"]}
+    assert any(
+        "no model matching 'llama 3.1 70b'" in n and '"use Llama-3.3-70B-Instruct"' in n for n in extraction.notes
+    )
+    assert fields(extract("use Llama-3.3-70B-Instruct", catalog)) == {"models": [LLAMA_70B]}

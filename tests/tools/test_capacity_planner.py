@@ -152,3 +152,20 @@ def test_a_spec_without_volume_or_use_case_says_what_is_missing(catalog: Catalog
 def test_priority_latency_prefers_lower_slo_utilisation(catalog: CatalogSnapshot) -> None:
     rec = plan(spec(priority=Priority.LATENCY.value), catalog, synthetic_curves())
     assert rec.options[0].gpu == "H100"
+
+
+def test_without_a_use_case_the_e2e_target_follows_from_ttft_and_itl(catalog: CatalogSnapshot) -> None:
+    from tools.capacity_planner import resolve_spec
+
+    spec = parse_spec({"prompt_tokens": 2000, "output_tokens": 300, "qps": 20, "ttft_p95_ms": 300, "itl_p95_ms": 40})
+    resolved = resolve_spec(spec, catalog)
+    assert resolved.slo.e2e_p95_ms == 300 + 40 * 299
+    assert any("TTFT + ITL x 299" in note for note in resolved.notes)
+
+
+def test_a_missing_latency_target_is_named_in_words(catalog: CatalogSnapshot) -> None:
+    from tools.capacity_planner import resolve_spec
+
+    spec = parse_spec({"prompt_tokens": 2000, "output_tokens": 300, "qps": 20, "ttft_p95_ms": 300})
+    with pytest.raises(ValidationFailedError, match=r"no inter-token latency \(ITL\) target: .*'ITL 30 ms'"):
+        resolve_spec(spec, catalog)

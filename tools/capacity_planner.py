@@ -77,7 +77,7 @@ def resolve_spec(spec: DeploymentSpec, catalog: CatalogSnapshot) -> ResolvedSpec
         traffic = template.traffic
     else:
         raise ValidationFailedError("no traffic shape: name a use case or give prompt_tokens and output_tokens")
-    targets = {}
+    targets: dict[str, float] = {}
     for name in ("ttft_p95_ms", "itl_p95_ms", "e2e_p95_ms"):
         value = getattr(spec, name)
         if value is None and template is not None:

@@ -12,6 +12,11 @@ def _ms(value: float) -> str:
     return f"{value / 1000:.1f} s" if value >= 10_000 else f"{value:.0f} ms"
 
 
+def headroom(pct: float) -> str:
+    """Spare capacity at peak: a percentage, or a multiple once it is large ("18x the peak load", not "1694%")."""
+    return f"{pct:.0f}% headroom" if pct < 1000 else f"capacity {1 + pct / 100:.0f}x the load"
+
+
 def _rate(qps: float) -> str:
     """Requests per second with enough digits that a small load does not read as zero."""
     return f"{qps:.1f}" if qps >= 1 else f"{qps:.2f}" if qps >= 0.01 else f"{qps:.3f}"
@@ -22,7 +27,7 @@ def explain(option: PlanOption, slo: SLOTargets, qps: float, priority: Priority,
     parts = [
         f"{option.label} carries {_rate(qps)} req/s with {option.replicas} replica"
         f"{'s' if option.replicas != 1 else ''} (each good for {option.max_rps_per_replica:.2f} req/s within the SLOs,"
-        f" {option.headroom_pct:.0f}% headroom at peak).",
+        f" {headroom(option.headroom_pct)} at peak).",
         f"Predicted p95: TTFT {_ms(p.ttft_p95_ms)} vs {_ms(slo.ttft_p95_ms)} target, ITL {_ms(p.itl_p95_ms)} vs "
         f"{_ms(slo.itl_p95_ms)}, E2E {_ms(p.e2e_p95_ms)} vs {_ms(slo.e2e_p95_ms)}.",
     ]

@@ -96,16 +96,56 @@ EXTRA_USE_CASE_PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
         ("chat", "chat app", "chat assistant", "chat interface", "support bot", "customer support chatbot", "helpbot"),
     ),
     ("code_completion", ("auto complete", "autocompletion", "code autocomplete", "inline completion", "tab complete")),
-    ("code_generation_detailed", ("generate code", "code gen", "codegen", "code assistant", "writing code")),
+    (
+        "code_generation_detailed",
+        (
+            "generate code",
+            "code gen",
+            "codegen",
+            "code assistant",
+            "writing code",
+            "sql generation",
+            "generate sql",
+            "text to sql",
+            "text-to-sql",
+            "sql assistant",
+            "write sql",
+            "sql queries",
+        ),
+    ),
     ("translation", ("translator", "translate documents")),
     ("content_generation", ("marketing content", "content writing", "write articles", "blog writing")),
     (
         "document_analysis_rag",
-        ("retrieval", "internal documents", "company documents", "search our documents", "document search"),
+        (
+            "retrieval",
+            "internal documents",
+            "company documents",
+            "search our documents",
+            "document search",
+            "q&a over",
+            "questions over",
+            "over pdfs",
+            "over our pdfs",
+            "knowledge base",
+            "our docs",
+        ),
     ),
     (
         "long_document_summarization",
-        ("long documents", "long document", "long reports", "lengthy documents", "long pdfs", "long transcripts"),
+        (
+            "long documents",
+            "long document",
+            "long reports",
+            "lengthy documents",
+            "long pdfs",
+            "long transcripts",
+            "page documents",
+            "page reports",
+            "page contracts",
+            "hundreds of pages",
+            "long contracts",
+        ),
     ),
     ("research_legal_analysis", ("legal", "law firm", "contracts", "case law", "legal documents")),
 )
@@ -290,6 +330,8 @@ _TOKENS_ROLE_LEFT = re.compile(
     r"(?:\s*(?:of|are|is|:|=|~|around|about|roughly|typically|usually|average|avg|up\s+to|length))*\s*$"
 )
 _TOKENS_AFTER = re.compile(rf"[\s-]*{_TOKEN_WORD}")
+MAX_STREAM_TOKENS_PER_S: Final = 500  # faster than any one stream reads: an aggregate throughput instead
+_THROUGHPUT_LEFT = re.compile(r"\b(?:throughput|total|aggregate|overall|cluster|combined)\b[^.;,]*$")
 _ROLE_RIGHT_BARE = re.compile(
     r"[\s-]*(?:(?P<in>inputs?|prompts?|context)|(?P<out>outputs?|completions?|responses?|answers?))\b"
 )
@@ -1247,9 +1289,15 @@ def _read_tokens(scan: _Scan, index: int, num: _Num) -> bool:
         return scan.set(_token_field(bare), round(num.value), num.start, bare.end())
     if after is None:
         return False
-    if _TOKENS_PER_SECOND.match(scan.low, after.end()):
-        scan.note(f"{scan.span(num.start, after.end())} is a generation speed; I did not use it.")
-        scan.take(num.start, after.end())
+    speed_end = _TOKENS_PER_SECOND.match(scan.low, after.end())
+    if speed_end is not None:
+        end = speed_end.end()
+        if 0 < num.value <= MAX_STREAM_TOKENS_PER_S and not _THROUGHPUT_LEFT.search(scan.left(num.start, 40)):
+            itl = round(1000.0 / num.value, 1)
+            scan.note(f"Read {scan.span(num.start, end)} (per user's stream) as an ITL target of {_fmt(itl)} ms.")
+            return scan.set("itl_p95_ms", itl, num.start, end)
+        scan.note(f"{scan.span(num.start, end)} is a total generation speed; I did not use it.")
+        scan.take(num.start, end)
         return True
     if scan.expecting in ("prompt_tokens", "output_tokens"):
         return scan.set(scan.expecting, round(num.value), num.start, after.end())

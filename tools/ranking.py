@@ -16,32 +16,24 @@ IntArray = npt.NDArray[np.int64]
 TIE_BREAK = "Ties on total score go to the lower monthly cost, then lower p95 TTFT, then fewer GPUs, then model name"
 
 
-def _scaled(values: FloatArray, *, lower_is_better: bool) -> FloatArray:
-    if values.size == 0:
-        return values
-    low, high = float(values.min()), float(values.max())
-    if np.isclose(low, high):
-        return np.full_like(values, 100.0)
-    scaled: FloatArray = 100.0 * ((high - values) if lower_is_better else (values - low)) / (high - low)
-    return scaled
-
-
 def sub_scores(
     utilisation: FloatArray, monthly_usd: FloatArray, gpus_total: IntArray, quality: FloatArray, weights: RankingWeights
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """(latency, cost, total) scores, 0-100, higher is better.
+    """(latency, cost, total) scores, 0-100, higher is better, each on an absolute scale so that removing or adding
+    other candidates (a budget, a GPU filter) never reorders the ones that remain for the same reason.
 
-    Latency: worst predicted/target ratio across TTFT/ITL/E2E, min-max scaled (lowest ratio = 100). Cost: log of
-    monthly cost, min-max scaled (cheapest = 100); when nothing has a cost (owned hardware without a power price)
-    the GPU count stands in. Quality: the model's catalog score for the use case, as is.
+    Latency: the margin under the tightest SLO, 100 x (1 - worst predicted/target ratio across TTFT/ITL/E2E).
+    Cost: the cheapest viable monthly cost over this one's, x 100 (twice the price scores half); when nothing has a
+    cost (owned hardware without a power price) the GPU count stands in the same way. Quality: the model's catalog
+    score for the use case, as is.
     """
     w_latency, w_cost, w_quality = weights.normalised()
-    latency = _scaled(utilisation, lower_is_better=True)
+    latency: FloatArray = np.clip(100.0 * (1.0 - utilisation), 0.0, 100.0)
     if monthly_usd.size and bool((monthly_usd > 0).any()):
-        basis = np.log(np.maximum(monthly_usd, 1.0))
+        basis = np.maximum(monthly_usd, 1.0)
     else:
-        basis = gpus_total.astype(np.float64)
-    cost = _scaled(basis, lower_is_better=True)
+        basis = np.maximum(gpus_total.astype(np.float64), 1.0)
+    cost: FloatArray = 100.0 * float(basis.min()) / basis if basis.size else basis
     total: FloatArray = w_latency * latency + w_cost * cost + w_quality * quality
     return latency, cost, total
 

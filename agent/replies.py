@@ -71,7 +71,8 @@ def recommendation_reply(rec: Recommendation, notes: list[str], request: Deploym
     filters = filters_line(request) if request is not None else None
     if filters:
         lines += ["", filters]
-    for note in [*spec.notes, *notes]:
+    cost_notes = dict.fromkeys(n for o in rec.options[:1] for n in o.cost.notes)  # e.g. owned GPUs, no power price
+    for note in [*spec.notes, *cost_notes, *notes]:
         lines += ["", f"_{note}_"]  # a paragraph each: Markdown would run single lines together
     if rec.options:
         lines += ["", recommendation_table(rec), "", f"**Why #1:** {rec.options[0].rationale}", ""]

@@ -80,7 +80,10 @@ def estimate_cost(
                 hourly_usd=0.0,
                 monthly_usd=0.0,
                 usd_per_1k_tokens=None,
-                notes=["hardware already owned and no power price given: ranked by GPU count, not cost"],
+                notes=[
+                    "The GPUs are already owned and no power price was given, so costs show $0 and fewer GPUs rank "
+                    'as cheaper; give one (e.g. "power $0.12/kWh") to count power.'
+                ],
             )
         power = power_monthly_usd(gpu, gpus, datacenter.power_cost_per_kwh, datacenter.pue)
         return CostEstimate(

@@ -140,6 +140,13 @@ def test_what_if_after_a_default_load_scales_the_default(chat: Chat) -> None:
     assert "at most 1000x" in chat.say("what if traffic is 1000000x?")
 
 
+def test_owned_gpus_without_a_power_price_say_why_costs_are_zero(chat: Chat) -> None:
+    reply = chat.say("RAG over our docs for 500 employees, we only have L40S in our cluster")
+    assert "already owned and no power price" in reply
+    assert "already owned" not in chat.say("power costs $0.15/kWh")
+    assert chat.state["recommendation"]["options"][0]["cost"]["monthly_usd"] > 0
+
+
 def test_what_if_traffic_doubles_compares_scenarios(chat: Chat) -> None:
     chat.say("RAG over documents for 3000 users")
     reply = chat.say("what if traffic doubles?")

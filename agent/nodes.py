@@ -299,7 +299,20 @@ def _show_yaml(state: AgentState, runtime: Runtime[Context], rec: Recommendation
         )
     except CompassError as exc:
         return f"I couldn't render the manifests: {exc.message}"
-    return f"Validated manifests for option {rank} ({', '.join(rendered.objects)}):\n\n```yaml\n{rendered.yaml}```"
+    documents = [d for d in rendered.yaml.split("\n---\n") if d.strip()]
+    shown = [d for d in documents if not _is_dashboard(d)]
+    left_out = (
+        "\n\nThe Grafana dashboard ConfigMap is left out here (it is long JSON); "
+        f"`compass manifests render --recommendation rec.json --option {rank}` writes the whole bundle."
+        if len(shown) < len(documents)
+        else ""
+    )
+    body = "\n---\n".join(shown).strip("\n")
+    return f"Validated manifests for option {rank} ({', '.join(rendered.objects)}):\n\n```yaml\n{body}\n```{left_out}"
+
+
+def _is_dashboard(document: str) -> bool:
+    return "kind: ConfigMap" in document and "grafana_dashboard" in document
 
 
 # --- deploy -----------------------------------------------------------------------------------------------------

@@ -158,7 +158,8 @@ def test_compare_why_and_yaml(chat: Chat) -> None:
     assert "#3 vs #1" in chat.say("compare 1 and 3")
     assert "Score" in chat.say("why this one?")
     yaml = chat.say("show the YAML for option 2")
-    assert "kind: InferenceService" in yaml and "```yaml" in yaml
+    assert "kind: InferenceService" in yaml and "kind: HorizontalPodAutoscaler" in yaml and "```yaml" in yaml
+    assert "grafana_dashboard" not in yaml and "dashboard ConfigMap is left out" in yaml
 
 
 def test_deploying_needs_explicit_approval(chat: Chat) -> None:

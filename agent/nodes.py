@@ -160,6 +160,9 @@ def clarify(state: AgentState, runtime: Runtime[Context]) -> Command[Literal["re
         return Command(goto="recommend")
     question, options = prompts.QUESTIONS[slot]
     shown = f"{prompts.REASK[slot]}\n\n{question}" if slot in reasked else question
+    notices = list(state.get("notices") or [])  # what the last message could not be used for, said before asking
+    if notices:
+        shown = "\n\n".join([*(f"_{n}_" for n in notices), shown])
     answer = _answer_text(interrupt({"type": "question", "slot": slot, "question": shown, "options": options}))
     turn: list[AnyMessage] = [AIMessage(shown), HumanMessage(answer)]
     command = interpret(answer)
@@ -174,7 +177,12 @@ def clarify(state: AgentState, runtime: Runtime[Context]) -> Command[Literal["re
         others = [s for s in ("use_case", "scale") if s != slot and missing_slot(merged, [*asked, slot]) == s]
         questions_shown = len(asked) + len(reasked) + 1
         if slot not in reasked and questions_shown + 1 + len(others) <= MAX_QUESTIONS:
-            update_state = {"intent": merged.model_dump(mode="json"), "reasked": [slot], "phase": "clarify"}
+            update_state = {
+                "intent": merged.model_dump(mode="json"),
+                "reasked": [slot],
+                "phase": "clarify",
+                "notices": [],
+            }
             return Command(goto="clarify", update={**update_state, "messages": turn})
     if (extraction.dont_know or not _fills(slot, found)) and not _fills(slot, merged):
         unknown = "users" if slot == "scale" else "use_case"
@@ -182,7 +190,13 @@ def clarify(state: AgentState, runtime: Runtime[Context]) -> Command[Literal["re
         merged = merge(intent, update.model_copy(update={"set": found}))
     return Command(
         goto="clarify",
-        update={"intent": merged.model_dump(mode="json"), "asked": [slot], "phase": "clarify", "messages": turn},
+        update={
+            "intent": merged.model_dump(mode="json"),
+            "asked": [slot],
+            "phase": "clarify",
+            "notices": [],
+            "messages": turn,
+        },
     )
 
 
@@ -242,8 +256,11 @@ def explore(state: AgentState, runtime: Runtime[Context]) -> Command[Literal["de
     if command is None and raw.get("name") == "nothing_new":
         command = _choose_with_llm(state, runtime)
         if command is None:
-            reply = "I didn't catch a change or a request there.\n\n" + prompts.HELP
-            return Command(goto="__end__", update={"pending_command": None, "messages": [AIMessage(reply)]})
+            said = "".join(f"_{n}_\n\n" for n in state.get("notices") or [])
+            reply = said + "I didn't catch a change or a request there.\n\n" + prompts.HELP
+            return Command(
+                goto="__end__", update={"pending_command": None, "notices": [], "messages": [AIMessage(reply)]}
+            )
     if command is None:
         return Command(goto="recommend")
     if command.name == "deploy":
@@ -339,6 +356,13 @@ def deploy(state: AgentState, runtime: Runtime[Context]) -> Command[Literal["und
     return Command(goto="understand" if update.pop("read_again", False) else "__end__", update=update)
 
 
+def _decision_text(decision: Any) -> str:
+    """The answer as the conversation records it: an explicit yes/no button is recorded as what it decided."""
+    if isinstance(decision, dict) and isinstance(decision.get("approved"), bool):
+        return "approve" if decision["approved"] else "reject"
+    return _answer_text(decision) or str(decision)
+
+
 def _another_request(decision: Any) -> bool:
     """A typed answer to the approval that is a request of its own rather than a yes or no."""
     if isinstance(decision, dict):
@@ -376,7 +400,7 @@ def _deploy(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
             "options": ["approve", "reject"],
         }
     )
-    messages: list[AnyMessage] = [AIMessage(question), HumanMessage(_answer_text(decision) or str(decision))]
+    messages: list[AnyMessage] = [AIMessage(question), HumanMessage(_decision_text(decision))]
     if not _approved(decision):
         if _another_request(decision):
             messages.append(AIMessage(f"Not deployed; option {rank} is not approved."))

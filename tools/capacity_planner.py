@@ -109,7 +109,8 @@ def resolve_spec(spec: DeploymentSpec, catalog: CatalogSnapshot) -> ResolvedSpec
         qps, source, users = template.qps_for_users(spec.users), "users", spec.users
         notes.append(
             f"{spec.users:,} users -> {qps:.2f} req/s at peak ({template.active_user_fraction:.0%} active, "
-            f"{template.requests_per_active_user_per_minute:g} requests/min each)"
+            f"{template.requests_per_active_user_per_minute:g} "
+            f"request{'' if template.requests_per_active_user_per_minute == 1 else 's'}/min each)"
         )
     else:
         raise ValidationFailedError("no traffic volume: give users or qps")

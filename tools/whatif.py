@@ -130,7 +130,7 @@ def _diff(base: ScenarioSummary, other: ScenarioSummary) -> ScenarioDelta:
     changed: list[str] = []
 
     def delta(get: Callable[[PlanOption], float]) -> float | None:
-        return None if a is None or b is None else get(b) - get(a)
+        return None if a is None or b is None else round(get(b) - get(a), 4)
 
     if a is not None and b is not None:
         if (a.model, a.gpu, a.tensor_parallel, a.quantization) != (b.model, b.gpu, b.tensor_parallel, b.quantization):

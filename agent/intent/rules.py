@@ -13,6 +13,7 @@ prompts"), then words (pricing, ownership, priority, use case) and finally the b
 from __future__ import annotations
 
 import bisect
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -1077,6 +1078,9 @@ def _numbers(scan: _Scan) -> list[_Num]:
             scan.note(f"Read {scan.span(match.start(), match.end())!r} as about {_fmt(amount)}.")
         found.append(_Num(match.start(), match.end(), amount))
     found.sort(key=lambda n: n.start)
+    for num in [n for n in found if not math.isfinite(n.value)]:
+        scan.note(f"Ignored {scan.span(num.start, num.end)!r}: the number is too large to use.")
+        scan.take(num.start, num.end)
     return [n for n in found if scan.is_free(n.start, n.end)]
 
 

@@ -193,6 +193,28 @@ def test_an_option_that_does_not_exist_is_said_so(chat: Chat, number: str) -> No
     assert f"no option {number}" in chat.say(f"why option {number}?")
 
 
+@pytest.mark.parametrize("text", ["chatbot for 1e309 users", "chatbot for 0 users"])
+def test_an_unusable_number_is_said_before_the_question(chat: Chat, text: str) -> None:
+    reply = chat.say(text)
+    assert "Ignored" in reply and chat.pending is not None and chat.pending["slot"] == "scale"
+    chat.say("500")
+    assert chat.state["recommendation"]["spec"]["users"] == 500
+
+
+def test_an_unusable_number_after_a_recommendation_is_said(chat: Chat) -> None:
+    chat.say("chatbot for 1000 users")
+    reply = chat.say("200000000 users")
+    assert "Ignored" in reply and chat.state["recommendation"]["spec"]["users"] == 1000
+
+
+def test_a_structured_decision_is_recorded_as_what_it_decided(chat: Chat) -> None:
+    chat.say("chatbot for 1000 users")
+    chat.say("deploy option 1")
+    chat.graph.invoke(Command(resume={"approved": False, "text": "approve"}), chat.config, context=chat.context)
+    said = [m.content for m in chat.state["messages"] if m.type == "human"]
+    assert said[-1] == "reject"
+
+
 def test_another_request_in_answer_to_an_approval_declines_it_and_is_read(chat: Chat) -> None:
     chat.say("chatbot for 1000 users")
     chat.say("deploy option 1")

@@ -134,7 +134,7 @@ def missing_slot(intent: DeploymentIntent, asked: list[str]) -> str | None:
     knows_shape = intent.use_case is not None or (intent.prompt_tokens is not None and intent.ttft_p95_ms is not None)
     if not knows_shape and "use_case" not in asked and "use_case" not in intent.unknown_fields:
         return "use_case"
-    knows_scale = intent.users is not None or intent.qps is not None
+    knows_scale = intent.users is not None or intent.qps is not None or intent.concurrent_users is not None
     if not knows_scale and "scale" not in asked and "users" not in intent.unknown_fields:
         return "scale"
     return None
@@ -143,7 +143,7 @@ def missing_slot(intent: DeploymentIntent, asked: list[str]) -> str | None:
 def _fills(slot: str, intent: DeploymentIntent) -> bool:
     if slot == "use_case":
         return intent.use_case is not None or intent.prompt_tokens is not None
-    return intent.users is not None or intent.qps is not None
+    return intent.users is not None or intent.qps is not None or intent.concurrent_users is not None
 
 
 def clarify(state: AgentState, runtime: Runtime[Context]) -> Command[Literal["recommend", "clarify", "understand"]]:
@@ -213,7 +213,7 @@ def recommend(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     if "use_case" not in values and "prompt_tokens" not in values:
         values["use_case"] = DEFAULT_USE_CASE
         notes.append(prompts.DEFAULTS_NOTE["use_case"])
-    if "users" not in values and "qps" not in values:
+    if not {"users", "concurrent_users", "qps"} & values.keys():
         values["users"] = DEFAULT_USERS
         values["top_k"] = 8
         notes.append(prompts.DEFAULTS_NOTE["scale"])
@@ -291,7 +291,7 @@ def _what_if(
     shown = state.get("recommendation") or {}
     if "use_case" not in values and "prompt_tokens" not in values:
         values["use_case"] = (shown.get("spec") or {}).get("use_case") or DEFAULT_USE_CASE
-    if "users" not in values and "qps" not in values:  # the plan on screen used a default load: scale that
+    if not {"users", "concurrent_users", "qps"} & values.keys():  # the plan shown used a default load: scale that
         resolved = shown.get("spec") or {}
         values.update({"users": resolved["users"]} if resolved.get("users") else {"qps": resolved.get("qps")})
     try:

@@ -102,7 +102,7 @@ def resolve_spec(spec: DeploymentSpec, catalog: CatalogSnapshot) -> ResolvedSpec
         )
     if spec.qps is not None:
         qps, users = spec.qps, None
-        source: Literal["explicit", "users", "default"] = "explicit"
+        source: Literal["explicit", "users", "concurrent", "default"] = "explicit"
     elif spec.users is not None:
         if template is None:
             raise ValidationFailedError("users need a use case to convert into requests/second; give qps instead")
@@ -111,6 +111,15 @@ def resolve_spec(spec: DeploymentSpec, catalog: CatalogSnapshot) -> ResolvedSpec
             f"{spec.users:,} users -> {qps:.2f} req/s at peak ({template.active_user_fraction:.0%} active, "
             f"{template.requests_per_active_user_per_minute:g} "
             f"request{'' if template.requests_per_active_user_per_minute == 1 else 's'}/min each)"
+        )
+    elif spec.concurrent_users is not None:
+        if template is None:
+            raise ValidationFailedError("concurrent users need a use case for their request rate; give qps instead")
+        rate = template.requests_per_active_user_per_minute
+        qps, source, users = spec.concurrent_users * rate / 60.0, "concurrent", None
+        notes.append(
+            f"{spec.concurrent_users:,} concurrent users -> {qps:.2f} req/s at peak ({rate:g} "
+            f"request{'' if rate == 1 else 's'}/min each, all active at once)"
         )
     else:
         raise ValidationFailedError("no traffic volume: give users or qps")

@@ -81,6 +81,9 @@ class DeploymentSpec(BaseModel):
     prompt_tokens: Tokens | None = None
     output_tokens: Tokens | None = None
     users: Users | None = None
+    concurrent_users: Users | None = Field(
+        default=None, description="Users active at the same moment, each sending the use case's request rate"
+    )
     qps: QPS | None = None
     ttft_p95_ms: Millis | None = None
     itl_p95_ms: Millis | None = None
@@ -105,8 +108,8 @@ class DeploymentSpec(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> DeploymentSpec:
-        if self.users is not None and self.qps is not None:
-            raise ValueError("give either users or qps, not both (qps is derived from users)")
+        if sum(v is not None for v in (self.users, self.concurrent_users, self.qps)) > 1:
+            raise ValueError("give one of users, concurrent_users or qps (qps is derived from the others)")
         clash = {g.lower() for g in self.gpus} & {g.lower() for g in self.exclude_gpus}
         if clash:
             raise ValueError(f"GPU {sorted(clash)[0]!r} is both required and excluded")
@@ -127,7 +130,7 @@ class ResolvedSpec(BaseModel):
     traffic: TrafficProfile
     slo: SLOTargets
     qps: float
-    qps_source: Literal["explicit", "users", "default"]
+    qps_source: Literal["explicit", "users", "concurrent", "default"]
     users: int | None
     notes: list[str] = Field(default_factory=list)
 

@@ -71,6 +71,8 @@ def apply_whatif(spec: DeploymentSpec, change: WhatIf, catalog: CatalogSnapshot)
     if change.traffic_factor is not None:
         if spec.users is not None:
             updates["users"] = max(1, round(spec.users * change.traffic_factor))
+        elif spec.concurrent_users is not None:
+            updates["concurrent_users"] = max(1, round(spec.concurrent_users * change.traffic_factor))
         elif spec.qps is not None:
             updates["qps"] = spec.qps * change.traffic_factor
         else:

@@ -243,6 +243,9 @@ def merge_llm_output(
         values[name] = value
     if values["users"] is not None and values["qps"] is not None and rules.qps is None and rules.users is not None:
         values["qps"] = None
+    if rules.concurrent_users is not None:  # the rules read "N concurrent users": a count the model may misfile
+        values["users"] = None if rules.users is None else values["users"]
+        values["qps"] = None if rules.qps is None else values["qps"]
 
     words = _normalise(text)
     for include, exclude in _NAME_LISTS:

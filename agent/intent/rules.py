@@ -308,6 +308,8 @@ _USER_ADJ: Final = (
     r"concurrent|daily|weekly|monthly|active|internal|external|named|total|registered|paying|simultaneous|unique"
     r"|peak|regular|expected|potential|end|enterprise|beta|support|sales|human|real"
 )
+_CONCURRENT = re.compile(r"\b(?:concurrent|simultaneous)\b")
+_AT_ONCE = re.compile(r"\s+(?:at\s+(?:the\s+same\s+time|once)|simultaneously|concurrently|online\s+at\s+once)\b")
 _USERS_RIGHT = re.compile(rf"\s*\+?\s*(?:(?:{_USER_ADJ})[\s-]+){{0,2}}(?P<noun>{_USER_NOUNS})\b")
 _USERS_LEFT = re.compile(
     r"\b(?:users?|user\s+base|userbase|headcount|audience"
@@ -1322,6 +1324,13 @@ def _read_users(scan: _Scan, index: int, num: _Num) -> bool:
         end = num.end
     else:
         return False
+    at_once = _AT_ONCE.match(scan.low, end)
+    concurrent = (right is not None and _CONCURRENT.search(right.group(0))) or at_once
+    if concurrent:
+        # Users active at the same moment already send requests: no active-user share applies to them.
+        return scan.set(
+            "concurrent_users", round(num.value), _range_start(scan, index, "users"), at_once.end() if at_once else end
+        )
     return scan.set("users", round(num.value), _range_start(scan, index, "users"), end)
 
 

@@ -29,6 +29,7 @@ class DeploymentIntent(BaseModel):
     use_case: str | None = Field(default=None, description="Canonical SLO template id, e.g. chatbot_conversational")
     use_case_description: str | None = Field(default=None, max_length=500, description="The use case in words")
     users: Users | None = None
+    concurrent_users: Users | None = Field(default=None, description="Users active at the same moment")
     qps: QPS | None = None
     prompt_tokens: Tokens | None = None
     output_tokens: Tokens | None = None
@@ -137,7 +138,7 @@ def merge(old: DeploymentIntent, new: DeploymentIntent | IntentUpdate) -> Deploy
     """Fold a turn into the running intent.
 
     - `clear` resets fields first; then every value the turn states wins over the old one.
-    - Users and qps are alternatives: stating one forgets the other (unless the turn states both).
+    - Users, concurrent users and qps are alternatives: stating one forgets the others (unless the turn states more).
     - Lists are unioned, except fields named in `replace`, which take the new list.
     - A newly excluded GPU/model leaves the include list, and a newly included one leaves the exclude list.
     - A slot the user now says they don't know is forgotten and listed in unknown_fields; a slot that gets a value
@@ -158,10 +159,12 @@ def merge(old: DeploymentIntent, new: DeploymentIntent | IntentUpdate) -> Deploy
         value = getattr(stated, name)
         if value is not None:
             values[name] = value
-    if stated.users is not None and stated.qps is None:
-        values["qps"] = None
-    if stated.qps is not None and stated.users is None:
-        values["users"] = None
+    loads = ("users", "concurrent_users", "qps")  # alternatives: stating one forgets the others
+    said = [name for name in loads if getattr(stated, name) is not None]
+    if len(said) == 1:
+        for name in loads:
+            if name != said[0]:
+                values[name] = None
     if stated.use_case is not None and stated.use_case != old.use_case and stated.use_case_description is None:
         values["use_case_description"] = None
 
@@ -183,7 +186,8 @@ def merge(old: DeploymentIntent, new: DeploymentIntent | IntentUpdate) -> Deploy
 def to_spec_values(intent: DeploymentIntent, *, catalog: CatalogSnapshot | None = None) -> dict[str, Any]:
     """Keyword arguments for `DeploymentSpec`: only what the user stated, made consistent.
 
-    - Both users and qps: qps is explicit, so users is dropped (the spec derives qps from users).
+    - Both users (or concurrent users) and qps: qps is explicit, so the user count is dropped (the spec derives qps
+      from it); concurrent users win over named users.
     - Only one of prompt/output tokens: the other comes from the use case's template when `catalog` is given and
       the use case is known; otherwise both are left out (the spec needs them together).
     - A GPU/model both included and excluded stays excluded.
@@ -192,6 +196,7 @@ def to_spec_values(intent: DeploymentIntent, *, catalog: CatalogSnapshot | None 
     for name in (
         "use_case",
         "users",
+        "concurrent_users",
         "qps",
         "ttft_p95_ms",
         "itl_p95_ms",
@@ -205,7 +210,10 @@ def to_spec_values(intent: DeploymentIntent, *, catalog: CatalogSnapshot | None 
         value = getattr(intent, name)
         if value is not None:
             values[name] = value
-    if intent.users is not None and intent.qps is not None:
+    if intent.qps is not None:  # explicit qps wins over user counts it would be derived from
+        values.pop("users", None)
+        values.pop("concurrent_users", None)
+    elif intent.users is not None and intent.concurrent_users is not None:
         del values["users"]
 
     prompt, output = intent.prompt_tokens, intent.output_tokens

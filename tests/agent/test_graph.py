@@ -147,6 +147,15 @@ def test_owned_gpus_without_a_power_price_say_why_costs_are_zero(chat: Chat) -> 
     assert chat.state["recommendation"]["options"][0]["cost"]["monthly_usd"] > 0
 
 
+def test_concurrent_users_plan_for_all_of_them_active(chat: Chat) -> None:
+    reply = chat.say("chatbot, around 1,500 concurrent users")
+    spec = chat.state["recommendation"]["spec"]
+    assert spec["qps"] == 50 and spec["qps_source"] == "concurrent" and "1,500 concurrent users" in reply
+    assert "traffic x2" in chat.say("what if traffic doubles?")
+    chat.say("actually 1000 users")
+    assert chat.state["intent"]["concurrent_users"] is None and chat.state["recommendation"]["spec"]["users"] == 1000
+
+
 def test_what_if_traffic_doubles_compares_scenarios(chat: Chat) -> None:
     chat.say("RAG over documents for 3000 users")
     reply = chat.say("what if traffic doubles?")

@@ -81,7 +81,7 @@ def test_recommendations_endpoint_returns_ranked_options(client: TestClient) -> 
 def test_recommendations_reject_contradictions_with_422(client: TestClient) -> None:
     response = client.post("/api/v1/recommendations", json={"use_case": "chatbot_conversational", "users": 5, "qps": 3})
     assert response.status_code == 422
-    assert "give either users or qps" in response.text
+    assert "give one of users, concurrent_users or qps" in response.text
 
 
 def test_what_if_endpoint_compares_scenarios(client: TestClient) -> None:

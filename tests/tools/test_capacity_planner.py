@@ -121,7 +121,7 @@ def test_non_standard_traffic_uses_estimates_never_nearby_benchmarks(catalog: Ca
         ({"qps": 1e12}, "qps: Input should be less than or equal to 1000000"),
         ({"ttft_p95_ms": 0}, "ttft_p95_ms: Input should be greater than 0"),
         ({"budget_usd_month": 0}, "budget_usd_month: Input should be greater than 0"),
-        ({"users": 100}, "give either users or qps, not both"),
+        ({"users": 100}, "give one of users, concurrent_users or qps"),
         ({"gpus": ["H100"], "exclude_gpus": ["h100"]}, "GPU 'h100' is both required and excluded"),
         ({"prompt_tokens": 100}, "give prompt_tokens and output_tokens together"),
     ],
@@ -169,3 +169,14 @@ def test_a_missing_latency_target_is_named_in_words(catalog: CatalogSnapshot) ->
     spec = parse_spec({"prompt_tokens": 2000, "output_tokens": 300, "qps": 20, "ttft_p95_ms": 300})
     with pytest.raises(ValidationFailedError, match=r"no inter-token latency \(ITL\) target: .*'ITL 30 ms'"):
         resolve_spec(spec, catalog)
+
+
+def test_concurrent_users_are_all_active_at_once(catalog: CatalogSnapshot) -> None:
+    from tools.capacity_planner import resolve_spec
+
+    named = resolve_spec(parse_spec({"use_case": "chatbot_conversational", "users": 1500}), catalog)
+    concurrent = resolve_spec(parse_spec({"use_case": "chatbot_conversational", "concurrent_users": 1500}), catalog)
+    template = catalog.template("chatbot_conversational")
+    assert concurrent.qps == 1500 * template.requests_per_active_user_per_minute / 60
+    assert concurrent.qps == named.qps / template.active_user_fraction
+    assert concurrent.qps_source == "concurrent" and any("1,500 concurrent users" in n for n in concurrent.notes)

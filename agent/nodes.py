@@ -14,17 +14,16 @@ from agent.commands import Command as UserCommand
 from agent.commands import interpret
 from agent.context import Context, services_of
 from agent.intent.rules import extract
-from agent.intent.schema import DeploymentIntent, merge, to_spec_values
+from agent.intent.schema import LOAD_FIELDS, DeploymentIntent, merge, to_spec_values
 from agent.state import AgentState, upgrade_state
 from kb.errors import CompassError, ValidationFailedError
 from tools.capacity_planner import parse_spec
 from tools.deploy.request import DeploymentRequest
 from tools.manifest_renderer import RenderRequest, render_manifests
 from tools.specs import Recommendation
-from tools.whatif import WhatIf
+from tools.whatif import MAX_TRAFFIC_FACTOR, WhatIf
 
 MAX_QUESTIONS = 3
-MAX_TRAFFIC_FACTOR = 1000.0  # WhatIf.traffic_factor's limit
 DEFAULT_USE_CASE = "chatbot_conversational"
 DEFAULT_USERS = 100
 SLOT_FIELDS = {"use_case": "use_case", "scale": "users"}
@@ -134,8 +133,7 @@ def missing_slot(intent: DeploymentIntent, asked: list[str]) -> str | None:
     knows_shape = intent.use_case is not None or (intent.prompt_tokens is not None and intent.ttft_p95_ms is not None)
     if not knows_shape and "use_case" not in asked and "use_case" not in intent.unknown_fields:
         return "use_case"
-    knows_scale = intent.users is not None or intent.qps is not None or intent.concurrent_users is not None
-    if not knows_scale and "scale" not in asked and "users" not in intent.unknown_fields:
+    if not intent.knows_load() and "scale" not in asked and "users" not in intent.unknown_fields:
         return "scale"
     return None
 
@@ -143,7 +141,7 @@ def missing_slot(intent: DeploymentIntent, asked: list[str]) -> str | None:
 def _fills(slot: str, intent: DeploymentIntent) -> bool:
     if slot == "use_case":
         return intent.use_case is not None or intent.prompt_tokens is not None
-    return intent.users is not None or intent.qps is not None or intent.concurrent_users is not None
+    return intent.knows_load()
 
 
 def clarify(state: AgentState, runtime: Runtime[Context]) -> Command[Literal["recommend", "clarify", "understand"]]:
@@ -213,7 +211,7 @@ def recommend(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     if "use_case" not in values and "prompt_tokens" not in values:
         values["use_case"] = DEFAULT_USE_CASE
         notes.append(prompts.DEFAULTS_NOTE["use_case"])
-    if not {"users", "concurrent_users", "qps"} & values.keys():
+    if not values.keys() & set(LOAD_FIELDS):
         values["users"] = DEFAULT_USERS
         values["top_k"] = 8
         notes.append(prompts.DEFAULTS_NOTE["scale"])
@@ -291,7 +289,7 @@ def _what_if(
     shown = state.get("recommendation") or {}
     if "use_case" not in values and "prompt_tokens" not in values:
         values["use_case"] = (shown.get("spec") or {}).get("use_case") or DEFAULT_USE_CASE
-    if not {"users", "concurrent_users", "qps"} & values.keys():  # the plan shown used a default load: scale that
+    if not values.keys() & set(LOAD_FIELDS):  # the plan shown used a default load: scale that
         resolved = shown.get("spec") or {}
         values.update({"users": resolved["users"]} if resolved.get("users") else {"qps": resolved.get("qps")})
     try:

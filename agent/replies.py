@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tools.inference_probe import ProbeResult
+from tools.rationale import headroom_figure
 from tools.specs import DeploymentSpec, PlanOption, Recommendation
 from tools.whatif import ScenarioComparison
 
@@ -112,10 +113,7 @@ def compare_options_reply(rec: Recommendation, ranks: list[int]) -> str:
         ("p95 E2E", [_ms(o.predicted.e2e_p95_ms) for o in chosen]),
         ("GPUs", [str(o.gpus_total) for o in chosen]),
         ("$/month", [f"${o.cost.monthly_usd:,.0f}" for o in chosen]),
-        (
-            "headroom",
-            [f"{o.headroom_pct:.0f}%" if o.headroom_pct < 1000 else f"{1 + o.headroom_pct / 100:.0f}x" for o in chosen],
-        ),
+        ("headroom", [headroom_figure(o.headroom_pct) for o in chosen]),
         ("quality", [f"{o.quality_score:.0f}" for o in chosen]),
         ("data", [o.data_source.value for o in chosen]),
     ]

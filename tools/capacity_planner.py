@@ -67,6 +67,10 @@ _SLO_WORDS = {
 }
 
 
+def _per_minute(rate: float) -> str:
+    return f"{rate:g} request{'' if rate == 1 else 's'}/min"
+
+
 def resolve_spec(spec: DeploymentSpec, catalog: CatalogSnapshot) -> ResolvedSpec:
     """Apply the use-case template; explicit fields win. Fails clearly when traffic, SLOs or scale are missing."""
     template = catalog.template(spec.use_case) if spec.use_case else None
@@ -109,8 +113,7 @@ def resolve_spec(spec: DeploymentSpec, catalog: CatalogSnapshot) -> ResolvedSpec
         qps, source, users = template.qps_for_users(spec.users), "users", spec.users
         notes.append(
             f"{spec.users:,} users -> {qps:.2f} req/s at peak ({template.active_user_fraction:.0%} active, "
-            f"{template.requests_per_active_user_per_minute:g} "
-            f"request{'' if template.requests_per_active_user_per_minute == 1 else 's'}/min each)"
+            f"{_per_minute(template.requests_per_active_user_per_minute)} each)"
         )
     elif spec.concurrent_users is not None:
         if template is None:
@@ -118,8 +121,8 @@ def resolve_spec(spec: DeploymentSpec, catalog: CatalogSnapshot) -> ResolvedSpec
         rate = template.requests_per_active_user_per_minute
         qps, source, users = spec.concurrent_users * rate / 60.0, "concurrent", None
         notes.append(
-            f"{spec.concurrent_users:,} concurrent users -> {qps:.2f} req/s at peak ({rate:g} "
-            f"request{'' if rate == 1 else 's'}/min each, all active at once)"
+            f"{spec.concurrent_users:,} concurrent users -> {qps:.2f} req/s at peak ({_per_minute(rate)} each, all "
+            "active at once)"
         )
     else:
         raise ValidationFailedError("no traffic volume: give users or qps")

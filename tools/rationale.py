@@ -12,9 +12,15 @@ def _ms(value: float) -> str:
     return f"{value / 1000:.1f} s" if value >= 10_000 else f"{value:.0f} ms"
 
 
+def headroom_figure(pct: float) -> str:
+    """Spare capacity at peak: a percentage, or the capacity as a multiple of the load once large ("18x", not
+    "1694%")."""
+    return f"{pct:.0f}%" if pct < 1000 else f"{1 + pct / 100:.0f}x"
+
+
 def headroom(pct: float) -> str:
-    """Spare capacity at peak: a percentage, or a multiple once it is large ("18x the peak load", not "1694%")."""
-    return f"{pct:.0f}% headroom" if pct < 1000 else f"capacity {1 + pct / 100:.0f}x the load"
+    figure = headroom_figure(pct)
+    return f"{figure} headroom" if figure.endswith("%") else f"capacity {figure} the load"
 
 
 def _rate(qps: float) -> str:

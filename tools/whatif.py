@@ -18,13 +18,18 @@ from tools.specs import DeploymentSpec, PlanOption, Recommendation
 SLOMetric = Literal["ttft", "itl", "e2e"]
 
 
+MAX_TRAFFIC_FACTOR = 1000.0
+
+
 class WhatIf(BaseModel):
     """One change to a spec. Exactly the fields given are applied, in this order."""
 
     model_config = ConfigDict(extra="forbid")
 
     label: str | None = Field(default=None, max_length=200, description="Name shown in comparisons")
-    traffic_factor: float | None = Field(default=None, gt=0, le=1000, description="Multiply QPS/users, e.g. 2")
+    traffic_factor: float | None = Field(
+        default=None, gt=0, le=MAX_TRAFFIC_FACTOR, description="Multiply QPS/users, e.g. 2"
+    )
     slo_metric: SLOMetric | None = None
     slo_ms: float | None = Field(default=None, gt=0, description="New p95 target for slo_metric, ms")
     slo_factor: float | None = Field(default=None, gt=0, le=100, description="Scale slo_metric's target")

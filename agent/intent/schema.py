@@ -62,6 +62,10 @@ class DeploymentIntent(BaseModel):
             raise ValueError(f"not an intent field: {unknown[0]!r}")
         return values
 
+    def knows_load(self) -> bool:
+        """Users, concurrent users or requests/second: any one sizes the deployment."""
+        return any(getattr(self, name) is not None for name in LOAD_FIELDS)
+
     def filled_fields(self) -> list[str]:
         """Names of the slots that hold a value (unknown_fields not counted)."""
         return [name for name in SLOT_FIELDS if _has_value(getattr(self, name))]
@@ -71,6 +75,7 @@ class DeploymentIntent(BaseModel):
 
 
 LIST_FIELDS: Final = ("gpus", "exclude_gpus", "models", "exclude_models", "quantization")
+LOAD_FIELDS: Final = ("users", "concurrent_users", "qps")  # alternatives: the spec takes one
 SCALAR_FIELDS: Final = tuple(
     name for name in DeploymentIntent.model_fields if name not in LIST_FIELDS and name != "unknown_fields"
 )
@@ -159,10 +164,9 @@ def merge(old: DeploymentIntent, new: DeploymentIntent | IntentUpdate) -> Deploy
         value = getattr(stated, name)
         if value is not None:
             values[name] = value
-    loads = ("users", "concurrent_users", "qps")  # alternatives: stating one forgets the others
-    said = [name for name in loads if getattr(stated, name) is not None]
-    if len(said) == 1:
-        for name in loads:
+    said = [name for name in LOAD_FIELDS if getattr(stated, name) is not None]
+    if len(said) == 1:  # stating one load forgets the others
+        for name in LOAD_FIELDS:
             if name != said[0]:
                 values[name] = None
     if stated.use_case is not None and stated.use_case != old.use_case and stated.use_case_description is None:

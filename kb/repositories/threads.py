@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from pydantic import BaseModel, field_validator
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from kb.errors import NotFoundError
@@ -77,14 +77,8 @@ def delete(session: Session, thread_id: str) -> None:
 def claim_turn(session: Session, thread_id: str, token: str, *, stale_before: dt.datetime) -> bool:
     """Take the thread's turn lease if it is free or was taken before `stale_before`; one atomic UPDATE, so two
     processes racing for it cannot both win. Lease updates leave `updated_at` alone (it orders the thread list)."""
-    result = session.execute(
-        update(ThreadRow)
-        .where(ThreadRow.id == thread_id)
-        .where(or_(ThreadRow.turn_token.is_(None), ThreadRow.turn_started_at < stale_before))
-        .values(turn_token=token, turn_started_at=dt.datetime.now(dt.UTC), updated_at=ThreadRow.updated_at)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(getattr(result, "rowcount", 0))
+    free = or_(ThreadRow.turn_token.is_(None), ThreadRow.turn_started_at < stale_before)
+    return _set_lease(session, thread_id, free, token)
 
 
 def holder(session: Session, thread_id: str) -> str | None:
@@ -95,19 +89,23 @@ def holder(session: Session, thread_id: str) -> str | None:
 
 def take_over_turn(session: Session, thread_id: str, old: str, token: str) -> bool:
     """Replace a lease known to be dead (its process is gone) with `token`, unless someone else already did."""
-    result = session.execute(
-        update(ThreadRow)
-        .where(ThreadRow.id == thread_id, ThreadRow.turn_token == old)
-        .values(turn_token=token, turn_started_at=dt.datetime.now(dt.UTC), updated_at=ThreadRow.updated_at)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(getattr(result, "rowcount", 0))
+    return _set_lease(session, thread_id, ThreadRow.turn_token == old, token)
 
 
 def release_turn(session: Session, thread_id: str, token: str) -> None:
-    session.execute(
+    _set_lease(session, thread_id, ThreadRow.turn_token == token, None)
+
+
+def _set_lease(session: Session, thread_id: str, condition: ColumnElement[bool], token: str | None) -> bool:
+    """Set (or clear, with None) the lease where `condition` holds; leaves `updated_at` alone. True if it did."""
+    result = session.execute(
         update(ThreadRow)
-        .where(ThreadRow.id == thread_id, ThreadRow.turn_token == token)
-        .values(turn_token=None, turn_started_at=None, updated_at=ThreadRow.updated_at)
+        .where(ThreadRow.id == thread_id, condition)
+        .values(
+            turn_token=token,
+            turn_started_at=dt.datetime.now(dt.UTC) if token is not None else None,
+            updated_at=ThreadRow.updated_at,
+        )
         .execution_options(synchronize_session=False)
     )
+    return bool(getattr(result, "rowcount", 0))

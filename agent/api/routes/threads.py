@@ -126,8 +126,16 @@ def _wants_events(accept: str) -> bool:
     for part in accept.split(","):
         media, *params = (p.strip() for p in part.split(";"))
         if media == "text/event-stream":
-            return not any(p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for p in params)
+            weights = [p.partition("=")[2].strip() for p in params if p.partition("=")[0].strip() == "q"]
+            return not weights or _quality(weights[0]) > 0
     return False
+
+
+def _quality(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        return 1.0
 
 
 @router.post("/{thread_id}/resume", response_model=TurnResult)
